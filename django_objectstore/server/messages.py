@@ -1,0 +1,86 @@
+"""The request and response types the protocol core speaks.
+
+The core is a plain function from :class:`Request` to :class:`Response`, so it runs
+behind a network server (see ``asgi.py``) and in process (the client's ``embedded:`` and
+``memory:`` transports) alike. Bodies stream in both directions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class BodyReader(Protocol):
+    """A request body: ``read(n)`` returns at most ``n`` bytes, ``b""`` at the end."""
+
+    def read(self, n: int = -1, /) -> bytes: ...
+
+
+class Headers:
+    """Request headers as sent: order and name case kept, lookups case-insensitive."""
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        self.items: list[tuple[str, str]] = list(items)
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The last value of ``name`` (the protocol's rule for repeated headers)."""
+        name = name.lower()
+        value = default
+        for key, item in self.items:
+            if key.lower() == name:
+                value = item
+        return value
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self.items)
+
+
+class BytesBody:
+    """A body held in memory."""
+
+    def __init__(self, data: bytes = b"") -> None:
+        self._data = memoryview(data)
+        self._pos = 0
+
+    def read(self, n: int = -1, /) -> bytes:
+        end = len(self._data) if n < 0 else min(len(self._data), self._pos + n)
+        chunk = bytes(self._data[self._pos : end])
+        self._pos = end
+        return chunk
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    """The raw path as on the wire, percent-encoding untouched (``/v1/objects/...``)."""
+    query: str = ""
+    """The raw query string, without the ``?``."""
+    headers: Headers = field(default_factory=Headers)
+    body: BodyReader = field(default_factory=BytesBody)
+
+
+@dataclass
+class Response:
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    """Lowercase names; the official client compares them case-sensitively."""
+    body: Iterable[bytes] = ()
+    """Chunks to send; an iterator is consumed exactly once (streamed)."""
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
+
+    def close(self) -> None:
+        """Release what the body holds (open files) when it is not fully consumed."""
+        close = getattr(self.body, "close", None)
+        if close is not None:
+            close()

@@ -1,0 +1,72 @@
+"""Durations as used by ``x-sn-expiration`` and the PATCH ``after`` field.
+
+The canonical form is ``400d 1h 18m 31s``: units ``d``, ``h``, ``m``, ``s`` from largest
+to smallest, zero components omitted, ``0s`` for zero, sub-seconds truncated.
+The server parses leniently (``1day``, ``30 days``, ``2weeks``, ``1h 30min``, ``500ms``)
+like the real server's parser; the client accepts only the canonical units.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+_UNITS: dict[str, float] = {}
+for _names, _seconds in (
+    (("nsec", "ns"), 1e-9),
+    (("usec", "us"), 1e-6),
+    (("msec", "ms"), 1e-3),
+    (("seconds", "second", "sec", "s"), 1),
+    (("minutes", "minute", "min", "m"), 60),
+    (("hours", "hour", "hr", "hrs", "h"), 3600),
+    (("days", "day", "d"), 86400),
+    (("weeks", "week", "w"), 7 * 86400),
+    (("months", "month", "M"), 2_630_016),  # 30.44 days
+    (("years", "year", "y"), 31_557_600),  # 365.25 days
+):
+    for _name in _names:
+        _UNITS[_name] = _seconds
+
+_CANONICAL_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+_COMPONENT = re.compile(r"\s*(\d+)\s*([A-Za-z]+)")
+
+
+def format_duration(delta: timedelta) -> str:
+    """Format ``delta`` canonically, e.g. ``timedelta(days=2, seconds=4)`` -> ``2d 4s``."""
+    total = int(delta.total_seconds())
+    if total < 0:
+        raise ValueError(f"duration must not be negative: {delta!r}")
+    parts = []
+    for unit, size in _CANONICAL_UNITS.items():
+        count, total = divmod(total, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return " ".join(parts) or "0s"
+
+
+def _parse(text: str, units: dict[str, float] | dict[str, int]) -> timedelta:
+    if not text.strip():
+        raise ValueError("empty duration")
+    pos = 0
+    seconds = 0.0
+    for match in _COMPONENT.finditer(text):
+        if match.start() != pos:
+            break
+        number, unit = match.groups()
+        if unit not in units:
+            raise ValueError(f"unknown time unit {unit!r} in duration {text!r}")
+        seconds += int(number) * units[unit]
+        pos = match.end()
+    if text[pos:].strip():
+        raise ValueError(f"invalid duration {text!r}")
+    return timedelta(seconds=seconds)
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse leniently, accepting the human-friendly units the real server accepts."""
+    return _parse(text, _UNITS)
+
+
+def parse_canonical_duration(text: str) -> timedelta:
+    """Parse only the canonical ``d``/``h``/``m``/``s`` form that servers emit."""
+    return _parse(text, _CANONICAL_UNITS)

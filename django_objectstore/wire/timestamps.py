@@ -1,0 +1,41 @@
+"""Timestamps: RFC 3339 UTC with whole seconds and a ``Z`` suffix."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_TIMESTAMP = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
+def require_aware(value: datetime, argument: str) -> datetime:
+    """Reject naive datetimes, whose meaning depends on the machine's time zone."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{argument} must be a timezone-aware datetime, got naive {value!r}")
+    return value
+
+
+def ceil_second(value: datetime) -> datetime:
+    """Round up to the next whole second (a whole second stays as it is)."""
+    if value.microsecond:
+        return value.replace(microsecond=0) + timedelta(seconds=1)
+    return value
+
+
+def from_epoch(seconds: float) -> datetime:
+    """The UTC datetime ``seconds`` after the epoch, rounded up to a whole second."""
+    return EPOCH + timedelta(seconds=math.ceil(seconds))
+
+
+def format_timestamp(value: datetime) -> str:
+    """``2023-11-14T22:13:21Z``."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_timestamp(text: str) -> datetime:
+    """Parse an RFC 3339 timestamp (``Z`` or an offset); the result is aware, in UTC."""
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise ValueError(f"timestamp without a time zone: {text!r}")
+    return value.astimezone(UTC)
