@@ -1,0 +1,1 @@
+"""Storage backends: where the engine keeps payloads and metadata."""

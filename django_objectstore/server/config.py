@@ -1,0 +1,67 @@
+"""Server configuration, shaped like the real objectstore binary's.
+
+Loading from ``OS__*`` environment variables and YAML files lives in ``settings_loader.py``
+(see :func:`django_objectstore.server.settings_loader.load_config`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Literal
+
+StorageType = Literal["filesystem", "memory"]
+
+
+@dataclass
+class StorageConfig:
+    type: StorageType = "filesystem"
+    path: str = "data"
+    """Root directory of the filesystem backend (relative to the working directory)."""
+
+
+@dataclass
+class KeyConfig:
+    key_files: list[str] = field(default_factory=list)
+    """Ed25519 public keys (SPKI PEM); several for key rotation."""
+    max_permissions: list[str] = field(default_factory=list)
+
+
+@dataclass
+class AuthConfig:
+    enforce: bool = True
+    keys: dict[str, KeyConfig] = field(default_factory=dict)
+
+    @property
+    def active(self) -> bool:
+        """Auth runs when enforced or when any key is configured."""
+        return self.enforce or bool(self.keys)
+
+
+@dataclass
+class PolicyRule:
+    allowed: bool = True
+
+
+@dataclass
+class UsecaseExpiration:
+    manual: PolicyRule = field(default_factory=PolicyRule)
+    ttl: PolicyRule = field(default_factory=PolicyRule)
+    tti: PolicyRule = field(default_factory=PolicyRule)
+    max: timedelta | None = None
+    """One cap for TTL and TTI durations, also for PATCH deadlines from request time."""
+
+
+@dataclass
+class UsecaseConfig:
+    expiration: UsecaseExpiration = field(default_factory=UsecaseExpiration)
+
+
+@dataclass
+class ServerConfig:
+    http_addr: str = "0.0.0.0:8888"
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    usecases: dict[str, UsecaseConfig] = field(default_factory=dict)
+    sweep_interval: timedelta = timedelta(minutes=10)
+    """How often expired objects are removed from disk (0 disables the background sweep)."""
