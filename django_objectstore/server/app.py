@@ -6,10 +6,12 @@ plugin, the client's in-process transports and ``manage.py objectstore_server``.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
+from django_objectstore import __version__
 from django_objectstore.server.auth import Authenticator
 from django_objectstore.server.backends.base import Backend, ObjectLocation
 from django_objectstore.server.clock import Clock, SystemClock
@@ -18,6 +20,9 @@ from django_objectstore.server.engine import Engine
 from django_objectstore.server.errors import ProtocolError
 from django_objectstore.server.messages import Request, Response
 from django_objectstore.wire.scopes import Scopes, parse_scopes
+
+SERVER_HEADER = ("server", f"objectstore-py/{__version__}")
+logger = logging.getLogger(__name__)
 
 # /v1/{endpoint}/{usecase}/{scopes}[/{key...}] on the raw (still percent-encoded) path.
 _OBJECT_ROUTE = re.compile(
@@ -96,14 +101,21 @@ class App:
 
     def handle(self, request: Request) -> Response:
         try:
-            return self._dispatch(request)
+            response = self._dispatch(request)
         except ProtocolError as error:
-            return error.to_response()
+            response = error.to_response()
+        except Exception:
+            # Backend failures are a 500 with a JSON error body, like the real server.
+            logger.exception("error while handling %s %s", request.method, request.path)
+            response = ProtocolError(500, "service error: internal error").to_response()
+        response.headers.append(SERVER_HEADER)
+        return response
 
     def _dispatch(self, request: Request) -> Response:
-        from django_objectstore.server import batch, health, multipart, objects
-
+        # Endpoint modules are imported on first use: each stays independent.
         if request.path in ("/health", "/ready"):
+            from django_objectstore.server import health
+
             return health.handle(self, request)
         match = _OBJECT_ROUTE.match(request.path)
         if match is None:
@@ -113,9 +125,15 @@ class App:
         route = parse_route(request.path)
         assert route is not None
         if route.endpoint == "objects":
+            from django_objectstore.server import objects
+
             return objects.handle(self, request, auth, route)
         if route.endpoint == "objects:batch":
+            from django_objectstore.server import batch
+
             return batch.handle(self, request, auth, route)
+        from django_objectstore.server import multipart
+
         return multipart.handle(self, request, auth, route)
 
 

@@ -1,0 +1,245 @@
+"""The storage engine: expiration rules and metadata stamping over a :class:`Backend`.
+
+Every endpoint (single object, batch, multipart) goes through an :class:`Engine`, so
+request time, TTL/TTI deadlines, renewal on read, usecase policies and expiry extension
+behave the same everywhere. Backends only store what the engine hands them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+
+from django_objectstore.server.backends.base import (
+    Backend,
+    ObjectLocation,
+    ObjectMetadata,
+    StoredObject,
+)
+from django_objectstore.server.clock import Clock
+from django_objectstore.server.config import ServerConfig
+from django_objectstore.server.errors import ProtocolError
+from django_objectstore.server.expiry_extension import (
+    ExtendAfter,
+    ExtendAt,
+    parse_extend_expiry,
+    rewritten_policy,
+)
+from django_objectstore.server.messages import BodyReader
+from django_objectstore.wire.expiration import (
+    ExpirationPolicy,
+    TimeToIdle,
+    TimeToLive,
+    format_expiration,
+)
+from django_objectstore.wire.durations import format_duration
+from django_objectstore.wire.timestamps import MAX_TIMESTAMP, ceil_second
+
+MAX_DEBOUNCE = timedelta(hours=24)
+
+
+def add_deadline(start: datetime, delta: timedelta) -> datetime | None:
+    """``start + delta`` rounded up to a whole second; ``None`` past 9999-12-31."""
+    try:
+        deadline = ceil_second(start + delta)
+    except OverflowError:
+        return None
+    return deadline if deadline <= MAX_TIMESTAMP else None
+
+
+def is_expired(metadata: ObjectMetadata, now: datetime) -> bool:
+    """Expired iff the deadline is strictly before the request time."""
+    return metadata.time_expires is not None and metadata.time_expires < now
+
+
+class Engine:
+    """Expiration, renewal and metadata rules for one backend and one configuration."""
+
+    def __init__(self, backend: Backend, config: ServerConfig, clock: Clock) -> None:
+        self.backend = backend
+        self.config = config
+        self.clock = clock
+
+    def now(self) -> datetime:
+        """The request time: the clock rounded up to a whole second. Take it once."""
+        return ceil_second(self.clock.now())
+
+    # -- writes ------------------------------------------------------------------
+
+    def validate_policy(self, usecase: str, policy: ExpirationPolicy | None) -> None:
+        """``ProtocolError(400)`` when the ``usecases`` config forbids ``policy``."""
+        settings = self.config.usecases.get(usecase)
+        if settings is None:
+            return
+        rules = settings.expiration
+        if policy is None:
+            kind, rule = "manual", rules.manual
+        elif isinstance(policy, TimeToLive):
+            kind, rule = "ttl", rules.ttl
+        else:
+            kind, rule = "tti", rules.tti
+        if not rule.allowed:
+            raise ProtocolError(
+                400,
+                f"client error: expiration policy {kind} is not allowed for usecase {usecase!r}",
+            )
+        if policy is not None and rules.max is not None and policy.delta > rules.max:
+            raise ProtocolError(
+                400,
+                f"client error: expiration {format_expiration(policy)} exceeds the maximum "
+                f"{format_duration(rules.max)} of usecase {usecase!r}",
+            )
+
+    def stamp(self, metadata: ObjectMetadata, now: datetime) -> ObjectMetadata:
+        """A copy with ``time_created = now`` and the deadline of its policy.
+
+        ``ProtocolError(400)`` when the deadline would be past 9999-12-31.
+        """
+        expires = None
+        if metadata.expiration is not None:
+            expires = add_deadline(now, metadata.expiration.delta)
+            if expires is None:
+                raise ProtocolError(
+                    400,
+                    f"client error: expiration {format_expiration(metadata.expiration)} "
+                    "ends after 9999-12-31",
+                )
+        return dataclasses.replace(
+            metadata, time_created=now, time_expires=expires, custom=dict(metadata.custom)
+        )
+
+    def insert(
+        self,
+        location: ObjectLocation,
+        metadata: ObjectMetadata,
+        body: BodyReader,
+        now: datetime,
+    ) -> None:
+        """Validate, stamp and store ``body``, replacing any object at ``location``."""
+        stamped = self.stamp(metadata, now)
+        self.validate_policy(location.usecase, stamped.expiration)
+        self.backend.put(location, stamped, body)
+
+    # -- reads -------------------------------------------------------------------
+
+    def read(
+        self, location: ObjectLocation, now: datetime, *, touch: bool = True
+    ) -> StoredObject | None:
+        """The live object, or ``None`` when absent or expired. Close what you get.
+
+        With ``touch`` a live TTI object is renewed (see :meth:`touch`); the returned
+        metadata still shows the deadline from before this access.
+        """
+        found = self.backend.get(location)
+        if found is None:
+            return None
+        if is_expired(found.metadata, now):
+            found.close()
+            return None
+        if touch:
+            self.touch(location, found.metadata, now)
+        return found
+
+    def touch(self, location: ObjectLocation, metadata: ObjectMetadata, now: datetime) -> None:
+        """Renew a TTI deadline read at ``now`` (protocol.md §5.3).
+
+        Renews when ``now + tti`` beats the current deadline by more than
+        ``min(tti / 4, 24h)``; never shortens a deadline, never touches TTL objects.
+        """
+        policy = metadata.expiration
+        if not isinstance(policy, TimeToIdle) or metadata.time_expires is None:
+            return
+        renewed = add_deadline(now, policy.delta)
+        if renewed is None:
+            return
+        debounce = min(policy.delta / 4, MAX_DEBOUNCE)
+        if renewed - metadata.time_expires <= debounce:
+            return
+
+        def update(current: ObjectMetadata) -> ObjectMetadata | None:
+            still_tti = isinstance(current.expiration, TimeToIdle)
+            deadline = current.time_expires
+            if not still_tti or deadline is None or deadline < now or deadline >= renewed:
+                return None
+            return dataclasses.replace(current, time_expires=renewed)
+
+        self.backend.update_metadata(location, update)
+
+    def delete(self, location: ObjectLocation) -> None:
+        """Remove the object; missing or expired objects are fine."""
+        self.backend.delete(location)
+
+    # -- expiry extension ----------------------------------------------------------
+
+    def extend_expiry(self, location: ObjectLocation, body: object, now: datetime) -> None:
+        """Apply a PATCH ``{"extend_expiry": ...}`` document (protocol.md §3.5).
+
+        Raises ``ProtocolError``: 422 (text) for a document that does not fit the
+        schema, 404 (empty) when absent or expired, 409 for objects without a deadline
+        or a creation-relative target without ``time_created``, 400 past the usecase
+        ``max`` or year 9999. Returns normally for 204 (extended or already enough).
+        """
+        target = parse_extend_expiry(body)
+        fixed_deadline: datetime | None = None
+        if isinstance(target, ExtendAt):
+            fixed_deadline = target.at
+        elif target.origin == "now":
+            fixed_deadline = add_deadline(now, target.after)
+            if fixed_deadline is None:
+                raise ProtocolError(400, "client error: extended deadline is after 9999-12-31")
+        cap = self._cap(location.usecase, now)
+        failure: list[ProtocolError] = []
+
+        def update(current: ObjectMetadata) -> ObjectMetadata | None:
+            try:
+                deadline = fixed_deadline or self._from_creation(target, current)
+                return self._extended(current, deadline, now, cap)
+            except ProtocolError as error:
+                failure.append(error)
+                return None
+
+        stored = self.backend.update_metadata(location, update)
+        if failure:
+            raise failure[0]
+        if stored is None:
+            raise ProtocolError(404, body="empty")
+
+    def _cap(self, usecase: str, now: datetime) -> datetime | None:
+        settings = self.config.usecases.get(usecase)
+        if settings is None or settings.expiration.max is None:
+            return None
+        return add_deadline(now, settings.expiration.max) or MAX_TIMESTAMP
+
+    @staticmethod
+    def _from_creation(target: ExtendAt | ExtendAfter, current: ObjectMetadata) -> datetime:
+        assert isinstance(target, ExtendAfter)
+        if current.time_created is None:
+            raise ProtocolError(
+                409, "the object has no creation time to extend its expiration from"
+            )
+        return add_deadline(current.time_created, target.after) or MAX_TIMESTAMP
+
+    @staticmethod
+    def _extended(
+        current: ObjectMetadata, deadline: datetime, now: datetime, cap: datetime | None
+    ) -> ObjectMetadata | None:
+        if is_expired(current, now):
+            raise ProtocolError(404, body="empty")
+        if current.time_expires is None or current.expiration is None:
+            raise ProtocolError(
+                409, "expiry extension could not be satisfied: the object does not expire"
+            )
+        if cap is not None and deadline > cap:
+            raise ProtocolError(
+                400, "client error: extended deadline exceeds the usecase's maximum expiration"
+            )
+        if current.time_expires >= deadline:
+            return None
+        policy = rewritten_policy(current, deadline)
+        return dataclasses.replace(current, time_expires=deadline, expiration=policy)
+
+    # -- maintenance ---------------------------------------------------------------
+
+    def sweep(self) -> int:
+        """Remove expired objects from the backend; returns how many."""
+        return self.backend.sweep(self.clock.now())
