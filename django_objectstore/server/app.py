@@ -51,7 +51,9 @@ def _decode(segment: str, what: str) -> str:
     try:
         return unquote_to_bytes(segment).decode("utf-8")
     except UnicodeDecodeError:
-        raise ProtocolError(400, f"invalid {what}: not UTF-8 after percent-decoding", body="text")
+        raise ProtocolError(
+            400, f"invalid {what}: not UTF-8 after percent-decoding", body="text"
+        ) from None
 
 
 def parse_route(path: str) -> Route | None:

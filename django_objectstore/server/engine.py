@@ -26,13 +26,13 @@ from django_objectstore.server.expiry_extension import (
     rewritten_policy,
 )
 from django_objectstore.server.messages import BodyReader
+from django_objectstore.wire.durations import format_duration
 from django_objectstore.wire.expiration import (
     ExpirationPolicy,
     TimeToIdle,
     TimeToLive,
     format_expiration,
 )
-from django_objectstore.wire.durations import format_duration
 from django_objectstore.wire.timestamps import MAX_TIMESTAMP, ceil_second
 
 MAX_DEBOUNCE = timedelta(hours=24)

@@ -143,7 +143,10 @@ def _read(
     span = resolve_range(spec, stored.size) if spec is not None else None
     if spec is not None and span is None:
         stored.close()
-        unsatisfied = [(h.CONTENT_RANGE, unsatisfied_range(stored.size)), (h.ACCEPT_RANGES, "bytes")]
+        unsatisfied = [
+            (h.CONTENT_RANGE, unsatisfied_range(stored.size)),
+            (h.ACCEPT_RANGES, "bytes"),
+        ]
         return empty_response(416, unsatisfied)
     app.engine.touch(location, stored.metadata, now)
     if head:
@@ -170,13 +173,21 @@ def _json_body(request: Request) -> object:
     while len(payload) <= MAX_JSON_BODY and (more := request.body.read(MAX_JSON_BODY + 1)):
         payload += more
     if len(payload) > MAX_JSON_BODY:
-        raise ProtocolError(413, "Failed to buffer the request body: length limit exceeded", body="text")
+        raise ProtocolError(
+            413, "Failed to buffer the request body: length limit exceeded", body="text"
+        )
     try:
-        return json.loads(payload.decode("utf-8"), object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+        return json.loads(
+            payload.decode("utf-8"), object_pairs_hook=_unique_keys, parse_constant=_no_constant
+        )
     except _DuplicateField as error:
-        raise ProtocolError(422, f"Failed to deserialize the JSON body: {error}", body="text") from None
+        raise ProtocolError(
+            422, f"Failed to deserialize the JSON body: {error}", body="text"
+        ) from None
     except ValueError as error:
-        raise ProtocolError(400, f"Failed to parse the request body as JSON: {error}", body="text") from None
+        raise ProtocolError(
+            400, f"Failed to parse the request body as JSON: {error}", body="text"
+        ) from None
 
 
 class _DuplicateField(Exception):

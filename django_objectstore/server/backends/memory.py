@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django_objectstore.server.backends.base import ObjectLocation, ObjectMetadata
@@ -16,14 +16,18 @@ _CHUNK = 64 * 1024
 
 @dataclass
 class MemoryObject:
+    """A stored object; ``payload`` is immutable, so readers share it without copying."""
+
     metadata: ObjectMetadata
     payload: bytes
+    size: int = field(init=False)
 
-    @property
-    def size(self) -> int:
-        return len(self.payload)
+    def __post_init__(self) -> None:
+        self.size = len(self.payload)
 
     def iter_bytes(self, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        start = max(0, start)
+        end = self.size if end is None else max(start, min(end, self.size))
         view = memoryview(self.payload)[start:end]
         for offset in range(0, len(view), _CHUNK):
             yield bytes(view[offset : offset + _CHUNK])
@@ -63,9 +67,12 @@ class MemoryBackend:
             if found is None:
                 return None
             new = update(copy.deepcopy(found.metadata))
-            if new is not None:
-                found.metadata = copy.deepcopy(new)
-            return copy.deepcopy(found.metadata)
+            if new is None:
+                return copy.deepcopy(found.metadata)
+            # A new record rather than mutating: objects handed out by get() keep
+            # the snapshot they were read with.
+            self._objects[location] = MemoryObject(copy.deepcopy(new), found.payload)
+            return copy.deepcopy(new)
 
     def delete(self, location: ObjectLocation) -> None:
         with self._lock:

@@ -1,0 +1,16 @@
+"""The app config: registers the system checks."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class DjangoObjectstoreConfig(AppConfig):
+    name = "django_objectstore"
+    label = "django_objectstore"
+    verbose_name = "Objectstore"
+
+    def ready(self) -> None:
+        from django_objectstore import checks
+
+        checks.register()

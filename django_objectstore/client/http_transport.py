@@ -1,0 +1,137 @@
+"""The ``http://`` / ``https://`` transport: one thread-safe urllib3 connection pool.
+
+Timeouts: urllib3 applies the *connect* timeout to every socket operation until the
+request is sent, which includes each write of the request body. A short connect
+timeout (the official client's 100 ms) therefore aborts large uploads whenever the
+server reads slowly for a moment. The default here is 10 s for connecting and writing
+and no read timeout (``timeout_ms`` sets it), so a stalled server is still detected
+but an upload never fails merely because the peer's receive buffer was full briefly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+import urllib3
+from urllib3.exceptions import HTTPError as Urllib3Error
+
+from django_objectstore.client.errors import ObjectstoreConnectionError
+from django_objectstore.client.transport import RequestBody
+
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_POOL_SIZE = 10
+_DRAIN_LIMIT = 64 * 1024
+_UPLOAD_BLOCK = 256 * 1024
+
+
+class HttpResponse:
+    """A urllib3 response, streamed; ``close()`` returns the connection to the pool."""
+
+    __slots__ = ("_raw", "headers", "status")
+
+    def __init__(self, raw: urllib3.BaseHTTPResponse) -> None:
+        self._raw = raw
+        self.status = raw.status
+        self.headers: Mapping[str, str] = raw.headers
+
+    def read(self, n: int = -1, /) -> bytes:
+        try:
+            return self._raw.read(None if n < 0 else n, decode_content=False)
+        except Urllib3Error as error:
+            raise ObjectstoreConnectionError(f"connection lost while reading: {error}") from error
+
+    def iter_chunks(self, chunk_size: int = 65536) -> Iterator[bytes]:
+        while chunk := self.read(chunk_size):
+            yield chunk
+
+    def close(self) -> None:
+        raw = self._raw
+        length = raw.length_remaining
+        if length is not None and length <= _DRAIN_LIMIT:
+            try:
+                raw.drain_conn()
+                return
+            except Urllib3Error:
+                pass
+        # Too much (or an unknown amount) left: drop the connection instead of draining.
+        raw.close()
+        raw.release_conn()
+
+
+class HttpTransport:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        retries: int = 3,
+        timeout_ms: float | None = None,
+        connection_kwargs: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._prefix = urlsplit(base_url).path.rstrip("/")
+        kwargs: dict[str, Any] = {
+            "maxsize": DEFAULT_POOL_SIZE,
+            "block": False,
+            "timeout": urllib3.Timeout(
+                connect=DEFAULT_CONNECT_TIMEOUT,
+                read=None if timeout_ms is None else timeout_ms / 1000,
+            ),
+            "retries": urllib3.Retry(
+                total=None, connect=retries, read=0, redirect=0, status=0, other=0
+            ),
+        }
+        kwargs.update(connection_kwargs or {})
+        pool_headers = dict(headers or {})
+        pool_headers.update(kwargs.pop("headers", None) or {})
+        self._headers = pool_headers
+        self._retries: urllib3.Retry = kwargs["retries"]
+        self._read_retries = (
+            self._retries.new(read=retries)
+            if isinstance(self._retries, urllib3.Retry)
+            else self._retries
+        )
+        self.pool = urllib3.connection_from_url(base_url, **kwargs)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: str = "",
+        headers: Mapping[str, str] | None = None,
+        body: RequestBody = None,
+        retry_reads: bool = False,
+    ) -> HttpResponse:
+        url = self._prefix + path
+        if query:
+            url = f"{url}?{query}"
+        all_headers = self._headers if not headers else {**self._headers, **headers}
+        if body is not None and not isinstance(body, bytes) and hasattr(body, "read"):
+            body = _blocks(cast(Any, body))
+        try:
+            raw = self.pool.urlopen(
+                method,
+                url,
+                body=body,
+                headers=all_headers,
+                retries=self._read_retries if retry_reads else self._retries,
+                redirect=False,
+                assert_same_host=False,
+                preload_content=False,
+                decode_content=False,
+            )
+        except Urllib3Error as error:
+            reason = getattr(error, "reason", None) or error
+            raise ObjectstoreConnectionError(f"connection error: {reason}") from error
+        return HttpResponse(raw)
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def _blocks(file: Any) -> Iterator[bytes]:
+    while chunk := file.read(_UPLOAD_BLOCK):
+        yield chunk

@@ -1,0 +1,148 @@
+"""Durable file operations for the filesystem backend: directories, drafts, locks.
+
+POSIX only (``fcntl.flock``, directory ``fsync``).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from typing import IO
+
+from django_objectstore.server.backends.fs_paths import DRAFT_SUFFIX, LOCKS_DIR, ObjectPath
+
+CHUNK = 64 * 1024
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_MKDIR_ATTEMPTS = 20
+"""A sweep may remove an empty directory between our ``mkdir`` and ``open``; retry."""
+
+
+def fsync_dir(path: str) -> None:
+    """Make a directory's entries (renames, new files) durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def ensure_dirs(root: str, parts: Sequence[str]) -> str:
+    """Create ``root/parts...`` (mode 0700), syncing each parent that gained an entry."""
+    path = root
+    for part in parts:
+        child = os.path.join(path, part)
+        try:
+            os.mkdir(child, DIR_MODE)
+        except FileExistsError:
+            pass
+        else:
+            fsync_dir(path)
+        path = child
+    return path
+
+
+class Draft:
+    """A new file ``.<random>.draft`` beside its target, published by an atomic rename.
+
+    The draft is ``flock``-ed while open, which tells the sweep it is being written;
+    the kernel drops the lock when the writing process dies.
+    """
+
+    def __init__(self, root: str, directory: Sequence[str]) -> None:
+        for attempt in range(_MKDIR_ATTEMPTS):
+            try:
+                self.directory = ensure_dirs(root, directory)
+                self.path = os.path.join(self.directory, f".{uuid.uuid4().hex}{DRAFT_SUFFIX}")
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _CLOEXEC, FILE_MODE)
+                break
+            except FileNotFoundError:
+                if attempt == _MKDIR_ATTEMPTS - 1:
+                    raise
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self.file: IO[bytes] = open(fd, "wb", buffering=CHUNK)  # noqa: SIM115
+        except BaseException:
+            os.close(fd)
+            os.unlink(self.path)
+            raise
+
+    def write(self, data: bytes) -> None:
+        self.file.write(data)
+
+    def copy_from(self, source_fd: int, offset: int, count: int) -> None:
+        """Append ``count`` bytes of ``source_fd`` from ``offset`` (kernel copy if it can)."""
+        self.file.flush()
+        target_fd = self.file.fileno()
+        copied = 0
+        try:
+            while copied < count:
+                done = os.copy_file_range(
+                    source_fd, target_fd, min(count - copied, 1 << 30), offset + copied
+                )
+                if done == 0:
+                    break
+                copied += done
+        except OSError as error:
+            if error.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+                raise
+        while copied < count:
+            chunk = os.pread(source_fd, min(CHUNK, count - copied), offset + copied)
+            if not chunk:
+                raise OSError(errno.EIO, f"object payload shrank while copying to {self.path}")
+            self.file.write(chunk)
+            copied += len(chunk)
+
+    def sync(self) -> None:
+        """Flush and ``fsync`` the contents, before the rename makes them visible."""
+        self.file.flush()
+        os.fsync(self.file.fileno())
+
+    def rename_over(self, target: str) -> None:
+        """Atomically replace ``target`` (callers then :func:`fsync_dir` the directory)."""
+        os.replace(self.path, target)
+
+    def close(self) -> None:
+        self.file.close()
+
+    def abort(self) -> None:
+        """Close and remove the draft; whatever object the target held stays."""
+        self.file.close()
+        with suppress(FileNotFoundError):
+            os.unlink(self.path)
+
+
+class ObjectLocks:
+    """Per-object mutual exclusion across threads and across processes on one root.
+
+    A stripe of ``threading.Lock`` serialises threads of this process cheaply; an
+    ``flock`` on ``.locks/<hh>/<hh>`` (the first two bytes of the path's hash)
+    serialises processes. Both come from the same hash, and a caller only ever holds
+    one object lock at a time, so the two levels cannot deadlock.
+    """
+
+    def __init__(self, root: str) -> None:
+        self._root = root
+        self._stripes = [threading.Lock() for _ in range(256)]
+
+    @contextmanager
+    def hold(self, path: ObjectPath) -> Iterator[None]:
+        digest = path.digest
+        with self._stripes[digest[0]]:
+            directory = ensure_dirs(self._root, (LOCKS_DIR, f"{digest[0]:02x}"))
+            fd = os.open(
+                os.path.join(directory, f"{digest[1]:02x}"),
+                os.O_RDWR | os.O_CREAT | _CLOEXEC,
+                FILE_MODE,
+            )
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)

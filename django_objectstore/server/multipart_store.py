@@ -1,0 +1,329 @@
+"""Staging for multipart uploads: upload records and their parts until completion.
+
+Two stores share one interface (:class:`UploadStore`): :class:`MemoryUploadStore`
+for the memory backend and :class:`~.multipart_fs.FilesystemUploadStore` for the
+filesystem backend (under ``<root>/.multipart/``). :func:`upload_store` picks the one
+matching an engine's backend and keeps one per engine.
+
+Upload ids are server-generated UUIDs; anything else is reported as an unknown upload,
+so an id can never name a path outside the staging directory.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import threading
+import uuid
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from django_objectstore.server.backends.base import ObjectLocation, ObjectMetadata
+from django_objectstore.server.engine import Engine
+from django_objectstore.server.messages import BodyReader
+
+MAX_PART_NUMBER = 10_000
+"""Highest part number accepted (the S3/GCS limit)."""
+STALE_AFTER = timedelta(days=7)
+"""Uploads without activity for longer than this are removed by the sweep."""
+CHUNK = 1 << 20
+_UPLOAD_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+class UploadNotFound(Exception):
+    """No upload with this id exists for this object (never created, completed, aborted)."""
+
+
+class PartRejected(Exception):
+    """The part body does not match its ``Content-Length`` or ``Content-MD5``."""
+
+
+class InvalidPart(Exception):
+    """A part listed on completion was never uploaded, or its ETag does not match."""
+
+
+@dataclass(frozen=True)
+class PartInfo:
+    part_number: int
+    etag: str
+    size: int
+    last_modified: datetime
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An upload in progress: where it goes and the metadata stamped at initiation."""
+
+    upload_id: str
+    location: ObjectLocation
+    metadata: ObjectMetadata
+    initiated: datetime
+
+
+@dataclass(frozen=True)
+class CompletedPart:
+    part_number: int
+    etag: str
+
+
+def new_upload_id() -> str:
+    return str(uuid.uuid4())
+
+
+def is_upload_id(text: str) -> bool:
+    """Whether ``text`` can be an id this server generated (a canonical UUID)."""
+    return _UPLOAD_ID.fullmatch(text) is not None
+
+
+def make_etag(part_number: int, size: int, md5: bytes) -> str:
+    """Opaque, quoted like S3 ETags: ``"etag-<part>-<size>-<md5 hex>"``."""
+    return f'"etag-{part_number}-{size}-{md5.hex()}"'
+
+
+def decode_md5(header: str | None) -> bytes | None:
+    """The raw digest of a ``Content-MD5`` header (base64 of 16 bytes); ``ValueError``."""
+    if header is None:
+        return None
+    try:
+        digest = base64.b64decode(header.strip(), validate=True)
+    except ValueError:
+        raise ValueError("Content-MD5 must be base64") from None
+    if len(digest) != 16:
+        raise ValueError("Content-MD5 must be the base64 of a 16-byte MD5 digest")
+    return digest
+
+
+def copy_part(
+    body: BodyReader, write: Callable[[bytes], object], content_length: int, md5: bytes | None
+) -> bytes:
+    """Stream ``body`` into ``write``; returns the MD5. ``PartRejected`` on a mismatch."""
+    digest = hashlib.md5(usedforsecurity=False)
+    size = 0
+    while chunk := body.read(CHUNK):
+        size += len(chunk)
+        if size > content_length:
+            raise PartRejected(f"the part body is longer than its Content-Length {content_length}")
+        digest.update(chunk)
+        write(chunk)
+    if size != content_length:
+        raise PartRejected(
+            f"the part body has {size} bytes but its Content-Length is {content_length}"
+        )
+    if md5 is not None and digest.digest() != md5:
+        raise PartRejected("Content-MD5 does not match the part body")
+    return digest.digest()
+
+
+class UploadStore(Protocol):
+    def create(self, location: ObjectLocation, metadata: ObjectMetadata, now: datetime) -> str:
+        """Record a new upload; ``metadata.time_created`` is ``now``. Returns its id."""
+        ...
+
+    def put_part(
+        self,
+        location: ObjectLocation,
+        upload_id: str,
+        part_number: int,
+        body: BodyReader,
+        content_length: int,
+        md5: bytes | None,
+        now: datetime,
+    ) -> PartInfo:
+        """Stage a part durably, replacing one with the same number."""
+        ...
+
+    def list_parts(self, location: ObjectLocation, upload_id: str) -> list[PartInfo]:
+        """All parts, ascending by part number."""
+        ...
+
+    def open_parts(
+        self, location: ObjectLocation, upload_id: str, parts: Sequence[CompletedPart]
+    ) -> tuple[Upload, ClosingReader]:
+        """Check ``parts`` (``InvalidPart``) and open them as one stream, in listed order."""
+        ...
+
+    def remove(self, location: ObjectLocation, upload_id: str) -> None:
+        """Drop the upload and its parts; unknown ids are fine."""
+        ...
+
+    def sweep_stale_uploads(self, now: datetime) -> int:
+        """Remove uploads idle for more than :data:`STALE_AFTER`; returns how many."""
+        ...
+
+    def lock(self, upload_id: str) -> AbstractContextManager[None]:
+        """Serialise completion, abort and part publication of one upload."""
+        ...
+
+
+class ClosingReader(Protocol):
+    def read(self, n: int = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+class ChainReader:
+    """Several readers read back to back as one body."""
+
+    def __init__(self, readers: Sequence[ClosingReader]) -> None:
+        self._readers = list(readers)
+        self._index = 0
+
+    def read(self, n: int = -1, /) -> bytes:
+        size = CHUNK if n < 0 else n
+        while self._index < len(self._readers):
+            chunk = self._readers[self._index].read(size)
+            if chunk:
+                return chunk
+            self._index += 1
+        return b""
+
+    def close(self) -> None:
+        for reader in self._readers:
+            reader.close()
+
+
+class Locks:
+    """Striped in-process locks keyed by upload id."""
+
+    def __init__(self) -> None:
+        self._stripes = [threading.Lock() for _ in range(64)]
+
+    @contextmanager
+    def hold(self, upload_id: str) -> Iterator[None]:
+        with self._stripes[hash(upload_id) % len(self._stripes)]:
+            yield
+
+
+class _BytesReader:
+    def __init__(self, data: bytes) -> None:
+        self._view = memoryview(data)
+        self._pos = 0
+
+    def read(self, n: int = -1, /) -> bytes:
+        end = len(self._view) if n < 0 else min(len(self._view), self._pos + n)
+        chunk = bytes(self._view[self._pos : end])
+        self._pos = end
+        return chunk
+
+    def close(self) -> None:
+        return None
+
+
+@dataclass
+class _MemoryUpload:
+    upload: Upload
+    touched: datetime
+    parts: dict[int, tuple[PartInfo, bytes]] = field(default_factory=dict)
+
+
+class MemoryUploadStore:
+    """Uploads kept in memory, for the memory backend."""
+
+    def __init__(self) -> None:
+        self._uploads: dict[str, _MemoryUpload] = {}
+        self._guard = threading.Lock()
+        self._locks = Locks()
+
+    def lock(self, upload_id: str) -> AbstractContextManager[None]:
+        return self._locks.hold(upload_id)
+
+    def _find(self, location: ObjectLocation, upload_id: str) -> _MemoryUpload:
+        with self._guard:
+            found = self._uploads.get(upload_id)
+        if found is None or found.upload.location != location:
+            raise UploadNotFound(upload_id)
+        return found
+
+    def create(self, location: ObjectLocation, metadata: ObjectMetadata, now: datetime) -> str:
+        upload_id = new_upload_id()
+        upload = Upload(upload_id, location, metadata, now)
+        with self._guard:
+            self._uploads[upload_id] = _MemoryUpload(upload, now)
+        return upload_id
+
+    def put_part(
+        self,
+        location: ObjectLocation,
+        upload_id: str,
+        part_number: int,
+        body: BodyReader,
+        content_length: int,
+        md5: bytes | None,
+        now: datetime,
+    ) -> PartInfo:
+        self._find(location, upload_id)
+        chunks: list[bytes] = []
+        digest = copy_part(body, chunks.append, content_length, md5)
+        info = PartInfo(part_number, make_etag(part_number, content_length, digest), content_length, now)
+        with self._locks.hold(upload_id):
+            found = self._find(location, upload_id)
+            with self._guard:
+                found.parts[part_number] = (info, b"".join(chunks))
+                found.touched = max(found.touched, now)
+        return info
+
+    def list_parts(self, location: ObjectLocation, upload_id: str) -> list[PartInfo]:
+        found = self._find(location, upload_id)
+        with self._guard:
+            return [found.parts[number][0] for number in sorted(found.parts)]
+
+    def open_parts(
+        self, location: ObjectLocation, upload_id: str, parts: Sequence[CompletedPart]
+    ) -> tuple[Upload, ClosingReader]:
+        found = self._find(location, upload_id)
+        with self._guard:
+            staged = dict(found.parts)
+        readers: list[ClosingReader] = []
+        for part in parts:
+            check_part(part, staged[part.part_number][0] if part.part_number in staged else None)
+            readers.append(_BytesReader(staged[part.part_number][1]))
+        return found.upload, ChainReader(readers)
+
+    def remove(self, location: ObjectLocation, upload_id: str) -> None:
+        with self._guard:
+            found = self._uploads.get(upload_id)
+            if found is not None and found.upload.location == location:
+                del self._uploads[upload_id]
+
+    def sweep_stale_uploads(self, now: datetime) -> int:
+        with self._guard:
+            stale = [key for key, up in self._uploads.items() if now - up.touched > STALE_AFTER]
+            for key in stale:
+                del self._uploads[key]
+        return len(stale)
+
+
+def check_part(wanted: CompletedPart, staged: PartInfo | None) -> None:
+    """``InvalidPart`` unless ``staged`` exists and carries the ETag the client sent."""
+    if staged is None:
+        raise InvalidPart(f"part number {wanted.part_number} was not uploaded")
+    if staged.etag != wanted.etag:
+        raise InvalidPart(
+            f"etag mismatch for part {wanted.part_number}: expected {staged.etag}, "
+            f"got {wanted.etag}"
+        )
+
+
+_STORES: weakref.WeakKeyDictionary[Engine, UploadStore] = weakref.WeakKeyDictionary()
+_STORES_LOCK = threading.Lock()
+
+
+def upload_store(engine: Engine) -> UploadStore:
+    """The staging store for ``engine``: on disk beside a filesystem backend's objects."""
+    with _STORES_LOCK:
+        store = _STORES.get(engine)
+        if store is None:
+            root = getattr(engine.backend, "root", None)
+            if isinstance(root, str | bytes) or hasattr(root, "__fspath__"):
+                from django_objectstore.server.multipart_fs import FilesystemUploadStore
+
+                store = FilesystemUploadStore(str(root))
+            else:
+                store = MemoryUploadStore()
+            _STORES[engine] = store
+        return store
