@@ -60,9 +60,7 @@ class ObjectstoreSettings:
         """Default ``base_url`` for storages whose OPTIONS do not set one."""
         value = self._get("base_url")
         if value is not None and not isinstance(value, str):
-            raise ImproperlyConfigured(
-                f"OBJECTSTORE['base_url'] must be a string, got {value!r}"
-            )
+            raise ImproperlyConfigured(f"OBJECTSTORE['base_url'] must be a string, got {value!r}")
         return value
 
     @property

@@ -1,35 +1,51 @@
-"""Where this project's ``embedded:`` storages keep their data."""
+"""The project's objectstore storages, and where its ``embedded:`` ones keep their data."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from django.core.files.storage import storages
+from django.utils.module_loading import import_string
 
+from django_objectstore.client.inprocess import embedded_path
 from django_objectstore.storage import ObjectstoreStorage
 
 EMBEDDED_SCHEME = "embedded:"
 
 
-def embedded_path(base_url: str) -> Path:
-    """``embedded:///abs/dir`` -> ``/abs/dir``; ``embedded:rel/dir`` -> ``<cwd>/rel/dir``."""
-    if not base_url.startswith(EMBEDDED_SCHEME):
-        raise ValueError(f"{base_url!r} is not an embedded: URL")
-    rest = base_url[len(EMBEDDED_SCHEME) :]
-    if rest.startswith("//"):
-        rest = rest[2:]
-    return Path(rest or ".").resolve()
+def objectstore_aliases() -> list[str]:
+    """The ``STORAGES`` aliases whose ``BACKEND`` is ObjectstoreStorage or a subclass.
+
+    Decided from the backend class, so other storages are never instantiated.
+    """
+    aliases = []
+    for alias, config in storages.backends.items():
+        try:
+            backend = import_string(config.get("BACKEND", ""))
+        except ImportError:
+            continue
+        if isinstance(backend, type) and issubclass(backend, ObjectstoreStorage):
+            aliases.append(alias)
+    return aliases
+
+
+def objectstore_storage(alias: str) -> ObjectstoreStorage:
+    storage = storages[alias]
+    assert isinstance(storage, ObjectstoreStorage)
+    return storage
 
 
 def embedded_roots() -> list[Path]:
-    """The distinct directories of the configured storages that use ``embedded:``."""
+    """The distinct directories of the configured storages that use ``embedded:``.
+
+    A storage without ``base_url`` uses ``OBJECTSTORE["base_url"]`` or the default
+    embedded store (``BASE_DIR/.objectstore-data``), as the storage itself would.
+    """
     roots: list[Path] = []
-    for alias in storages.backends:
-        storage = storages[alias]
-        if isinstance(storage, ObjectstoreStorage) and storage.base_url.startswith(
-            EMBEDDED_SCHEME
-        ):
-            root = embedded_path(storage.base_url)
+    for alias in objectstore_aliases():
+        base_url = objectstore_storage(alias).resolved_base_url()
+        if base_url.startswith(EMBEDDED_SCHEME):
+            root = Path(embedded_path(base_url))
             if root not in roots:
                 roots.append(root)
     return roots

@@ -25,7 +25,9 @@ from django_objectstore.wire.expiration import (
 __all__ = ["describe_policy", "parse_duration_option", "parse_expiration_policy"]
 
 
-def parse_expiration_policy(value: object, *, option: str = "expiration_policy") -> ExpirationPolicy | None:
+def parse_expiration_policy(
+    value: object, *, option: str = "expiration_policy"
+) -> ExpirationPolicy | None:
     """A policy object, ``None`` (manual) or a string as above; ``ValueError`` otherwise."""
     if value is None or isinstance(value, TimeToIdle | TimeToLive):
         return value

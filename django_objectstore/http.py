@@ -71,11 +71,11 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
             raise RangeNotSatisfiable(header)
         return ByteRange(max(size - suffix, 0), size - 1)
     start = int(first)
-    end = int(last) if last else size - 1
-    if end < start:
-        return None
+    if last and int(last) < start:
+        return None  # invalid: ignored
     if start >= size:
         raise RangeNotSatisfiable(header)
+    end = int(last) if last else size - 1
     return ByteRange(start, min(end, size - 1))
 
 

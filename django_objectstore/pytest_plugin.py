@@ -74,9 +74,7 @@ class ObjectstoreAuthServer(ObjectstoreServer):
     public_key_path: Path
 
 
-def _start(
-    root: Path, auth: Any, clock: OffsetClock
-) -> tuple[ServerThread, App, ServerConfig]:
+def _start(root: Path, auth: Any, clock: OffsetClock) -> tuple[ServerThread, App, ServerConfig]:
     from datetime import timedelta
 
     from django_objectstore.server.app import create_app

@@ -148,7 +148,9 @@ def find_problems(options: Mapping[str, Any]) -> list[OptionProblem]:
         _check(problems, "usecase", "usecase", lambda: validate_usecase(usecase))
     elif usecase is not None and not hasattr(usecase, "name"):
         problems.append(
-            OptionProblem("usecase", "usecase", f"usecase must be a name or Usecase, got {usecase!r}")
+            OptionProblem(
+                "usecase", "usecase", f"usecase must be a name or Usecase, got {usecase!r}"
+            )
         )
     if value("compression") is not None and value("compression") not in COMPRESSIONS:
         problems.append(
@@ -184,7 +186,9 @@ def find_problems(options: Mapping[str, Any]) -> list[OptionProblem]:
     allow = value("allow_overwrite")
     if allow is not None and not isinstance(allow, bool):
         problems.append(
-            OptionProblem("choice", "allow_overwrite", f"allow_overwrite must be a bool, got {allow!r}")
+            OptionProblem(
+                "choice", "allow_overwrite", f"allow_overwrite must be a bool, got {allow!r}"
+            )
         )
     problems.extend(_credential_problems(options))
     problems.extend(_client_option_problems(value("client_options")))
@@ -253,7 +257,9 @@ def _client_option_problems(client_options: object) -> list[OptionProblem]:
     if not isinstance(client_options, Mapping):
         return [
             OptionProblem(
-                "client_options", "client_options", f"client_options must be a dict, got {client_options!r}"
+                "client_options",
+                "client_options",
+                f"client_options must be a dict, got {client_options!r}",
             )
         ]
     valid = client_option_names()

@@ -1,4 +1,9 @@
-"""Settings of the example site; also the test settings (placeholder, completed later)."""
+"""Settings of the example site (``bash scripts/run-example``); also the test settings.
+
+Attachments go to the embedded objectstore in ``testproject/.objectstore-data`` (no server
+to run). Set ``OBJECTSTORE_URL=http://localhost:8888`` to use a real objectstore server
+instead; ``OBJECTSTORE_TOKEN`` (a JWT) if it enforces auth.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,86 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "insecure-example-key-change-me")
-DEBUG = True
+DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
 ALLOWED_HOSTS = ["*"]
+
 INSTALLED_APPS = [
+    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_objectstore",
+    "testproject.example",
 ]
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}}
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # After authentication: the scope resolver may look at request.user.
+    "django_objectstore.middleware.ObjectstoreScopeMiddleware",
+]
+
+ROOT_URLCONF = "testproject.urls"
+WSGI_APPLICATION = "testproject.wsgi.application"
+ASGI_APPLICATION = "testproject.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": BASE_DIR / "db.sqlite3",
+    }
+}
+
+_objectstore_options: dict[str, object] = {
+    "alias": "attachments",
+    "usecase": "attachments",
+    "compression": "zstd",
+}
+if os.environ.get("OBJECTSTORE_TOKEN"):
+    _objectstore_options["token"] = os.environ["OBJECTSTORE_TOKEN"]
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "attachments": {
+        "BACKEND": "django_objectstore.storage.ObjectstoreStorage",
+        "OPTIONS": _objectstore_options,
+    },
+}
+
+OBJECTSTORE = {
+    # None: the embedded store in BASE_DIR/.objectstore-data.
+    "base_url": os.environ.get("OBJECTSTORE_URL") or None,
+    "scope_resolver": "testproject.example.scopes.scope_from_url",
+    "download_permission": "testproject.example.scopes.can_download",
+}
+
 USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+STATIC_URL = "static/"
+MEDIA_ROOT = BASE_DIR / "media"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+LOGIN_URL = "admin:login"

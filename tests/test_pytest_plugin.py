@@ -34,7 +34,9 @@ def test_official_client_round_trip_stores_on_disk(
 ) -> None:
     session = Client(objectstore_server).session(Usecase(objectstore_usecase), **objectstore_scope)
     key = session.put(b"hello", key="greeting")
-    assert session.get(key).payload.read() == b"hello"
+    found = session.get(key)
+    assert found is not None
+    assert found.payload.read() == b"hello"
     assert list(objectstore_server.path.joinpath(objectstore_usecase).rglob("*"))
 
 
@@ -86,10 +88,11 @@ _SEEN = pytest.StashKey[set[str]]()
 
 
 def test_auth_server_rejects_requests_without_a_token(
-    objectstore_auth_server: ObjectstoreAuthServer,
-    objectstore_usecase: str,
+    objectstore_auth_server: ObjectstoreAuthServer, objectstore_usecase: str
 ) -> None:
-    response = urllib3.request("GET", f"{objectstore_auth_server}/v1/objects/{objectstore_usecase}/_/k")
+    response = urllib3.request(
+        "GET", f"{objectstore_auth_server}/v1/objects/{objectstore_usecase}/_/k"
+    )
     assert response.status == 400
 
 
@@ -104,4 +107,6 @@ def test_auth_server_accepts_the_generated_key(
     client = Client(objectstore_auth_server, token=token)
     session = client.session(Usecase(objectstore_usecase), **objectstore_scope)
     key = session.put(b"secret")
-    assert session.get(key).payload.read() == b"secret"
+    found = session.get(key)
+    assert found is not None
+    assert found.payload.read() == b"secret"

@@ -67,15 +67,13 @@ class SecretKey:
         permissions: Iterable[Permission | str] | None = None,
         expiry_seconds: int | None = None,
     ) -> str:
-        """A JWT for ``usecase`` and ``scopes``; ``ValueError`` if ``permissions`` exceed the key's."""
+        """A JWT for ``usecase`` and ``scopes``; ``ValueError`` beyond the key's permissions."""
         granted = self.permissions
         if permissions is not None:
             granted = [Permission(p) for p in permissions]
             extra = set(granted) - set(self.permissions)
             if extra:
-                raise ValueError(
-                    f"permissions {sorted(extra)} are not granted to key {self.kid!r}"
-                )
+                raise ValueError(f"permissions {sorted(extra)} are not granted to key {self.kid!r}")
         expiry = self.expiry_seconds if expiry_seconds is None else expiry_seconds
         claims = {
             "res": {"os:usecase": usecase, **dict(scopes)},

@@ -106,10 +106,17 @@ def run_batch(
 
 
 def _ensure_pool_size(session: Session, concurrency: int) -> None:
-    """Let ``concurrency`` connections stay pooled (urllib3 would discard the extra ones)."""
-    ensure = getattr(session.transport, "ensure_pool_size", None)
-    if callable(ensure):
-        ensure(concurrency)
+    """Let ``concurrency`` connections stay pooled (urllib3 discards the extra ones).
+
+    Only a non-blocking pool is grown: a ``block=True`` pool's size is a deliberate cap.
+    """
+    pool = getattr(session.transport, "pool", None)
+    connections = getattr(pool, "pool", None)  # urllib3's queue of idle connections
+    if pool is None or getattr(pool, "block", True) or connections is None:
+        return
+    if getattr(connections, "maxsize", concurrency) < concurrency:
+        with connections.mutex:
+            connections.maxsize = concurrency
 
 
 class _Runner:
@@ -125,40 +132,50 @@ class _Runner:
 
     def run(self, operations: Iterator[Operation]) -> Iterator[OperationResult]:
         pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="objectstore-batch")
+        # Invariant while a chunk is being filled: at most ``concurrency - 1`` units of
+        # work are in flight, so the chunk has a slot and the operations taken from the
+        # input but not yet answered stay below ``concurrency * max_operations``.
         try:
             chunk: list[_Item] = []
             chunk_bytes = 0
             for index, operation in enumerate(operations):
-                if not chunk:
-                    # Reserve a slot before taking more input: bounds the look-ahead.
-                    yield from self._wait(self.concurrency - 1)
                 try:
-                    kind_of(operation)
-                    size = (
-                        batch_estimate(self.session, operation) if isinstance(operation, Put) else 0
-                    )
+                    size = self._classify(operation)
                 except Exception as error:
                     yield OperationResult(index, operation, _key(operation), error=error)
                     continue
                 if size is None:
-                    yield from self._wait(self.concurrency - 1)
+                    if chunk and self.concurrency == 1:
+                        self._submit(pool, self._batch_request, chunk)
+                        chunk, chunk_bytes = [], 0
+                    yield from self._wait(self.concurrency - 1 - (1 if chunk else 0))
                     self._submit(pool, self._single_put, index, operation)
+                    if not chunk:
+                        yield from self._wait(self.concurrency - 1)
                     continue
-                if chunk and (
-                    len(chunk) >= self.max_operations or chunk_bytes + size > self.max_bytes
-                ):
-                    yield from self._wait(self.concurrency - 1)
+                if chunk and chunk_bytes + size > self.max_bytes:
                     self._submit(pool, self._batch_request, chunk)
                     chunk, chunk_bytes = [], 0
+                    yield from self._wait(self.concurrency - 1)
                 chunk.append(_Item(index, operation, size))
                 chunk_bytes += size
+                if len(chunk) >= self.max_operations:
+                    self._submit(pool, self._batch_request, chunk)
+                    chunk, chunk_bytes = [], 0
+                    yield from self._wait(self.concurrency - 1)
                 yield from self._drain(block=False)
             if chunk:
-                yield from self._wait(self.concurrency - 1)
                 self._submit(pool, self._batch_request, chunk)
             yield from self._wait(0)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _classify(self, operation: Operation) -> int | None:
+        """Estimated batch bytes, or ``None`` for a put that must go alone."""
+        kind_of(operation)  # TypeError for anything that is not an operation
+        if isinstance(operation, Put):
+            return batch_estimate(self.session, operation)
+        return 0
 
     def _submit(self, pool: ThreadPoolExecutor, fn: object, *args: object) -> None:
         def work() -> None:

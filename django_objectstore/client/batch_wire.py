@@ -16,6 +16,7 @@ import zstandard
 
 from django_objectstore.client.errors import RequestError, error_for_status, status_text
 from django_objectstore.client.metadata import Metadata
+from django_objectstore.client.usecase import Compression
 from django_objectstore.wire import headers as h
 from django_objectstore.wire.expiration import ExpirationPolicy
 from django_objectstore.wire.paths import quote_path
@@ -56,7 +57,7 @@ class Keepalive:
 class Put:
     contents: bytes | BinaryIO
     key: str | None = None
-    compression: str | None = None
+    compression: Compression | None = None
     content_type: str | None = None
     metadata: Mapping[str, str] | None = None
     expiration_policy: ExpirationPolicy | None = None

@@ -39,7 +39,7 @@ def iter_source(source: Source, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]
                 )
             yield bytes(chunk)
         return
-    for chunk in cast(Iterable[bytes], source):
+    for chunk in source:
         if chunk:
             yield bytes(chunk)
 
@@ -117,7 +117,7 @@ class Payload(io.RawIOBase):
         view[: len(data)] = data
         return len(data)
 
-    def __iter__(self) -> Iterator[bytes]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[bytes]:
         while chunk := self.read(65536):
             yield chunk
 
@@ -135,20 +135,7 @@ class Payload(io.RawIOBase):
 
 def decompress_reader(raw: Readable) -> Payload:
     """Decode a zstd body (one or more frames) as it is read."""
-    reader = zstandard.ZstdDecompressor().stream_reader(
-        raw, read_size=CHUNK_SIZE, read_across_frames=True, closefd=False
+    reader: Any = zstandard.ZstdDecompressor().stream_reader(
+        cast(Any, raw), read_size=CHUNK_SIZE, read_across_frames=True, closefd=False
     )
-
-    def close() -> None:
-        reader.close()
-        close_raw = getattr(raw, "close", None)
-        if close_raw is not None:
-            close_raw()
-
-    return Payload(cast(Readable, _ClosingReader(reader, close)))
-
-
-class _ClosingReader:
-    def __init__(self, reader: Readable, close: Any) -> None:
-        self.read = reader.read
-        self.close = close
+    return Payload(reader, on_close=getattr(raw, "close", None))

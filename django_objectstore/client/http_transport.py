@@ -1,15 +1,18 @@
 """The ``http://`` / ``https://`` transport: one thread-safe urllib3 connection pool.
 
 Timeouts: urllib3 applies the *connect* timeout to every socket operation until the
-request is sent, which includes each write of the request body. A short connect
-timeout (the official client's 100 ms) therefore aborts large uploads whenever the
-server reads slowly for a moment. The default here is 10 s for connecting and writing
-and no read timeout (``timeout_ms`` sets it), so a stalled server is still detected
-but an upload never fails merely because the peer's receive buffer was full briefly.
+request is sent, which includes each write of the request body (and Python's
+``sendall`` counts it for the whole buffer, not per byte sent). A short connect timeout
+(the official client's 100 ms) therefore aborts large uploads whenever the server
+reads slowly for a moment. The default here is 10 s for connecting and for each write
+of at most 256 KiB (bodies are sent in such pieces), and no read timeout
+(``timeout_ms`` sets it): a dead server is still detected, but an upload never fails
+merely because the peer paused reading.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -71,7 +74,8 @@ class HttpTransport:
         headers: Mapping[str, str] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._prefix = urlsplit(base_url).path.rstrip("/")
+        self.path_prefix = urlsplit(base_url).path.rstrip("/")
+        self._lock = threading.Lock()
         kwargs: dict[str, Any] = {
             "maxsize": DEFAULT_POOL_SIZE,
             "block": False,
@@ -105,11 +109,17 @@ class HttpTransport:
         body: RequestBody = None,
         retry_reads: bool = False,
     ) -> HttpResponse:
-        url = self._prefix + path
+        url = self.path_prefix + path
         if query:
             url = f"{url}?{query}"
         all_headers = self._headers if not headers else {**self._headers, **headers}
-        if body is not None and not isinstance(body, bytes) and hasattr(body, "read"):
+        if isinstance(body, bytes):
+            if len(body) > _UPLOAD_BLOCK:
+                # One sendall() of the whole body would have to finish within the
+                # write timeout; pieces each get the full timeout instead.
+                all_headers = {**all_headers, "content-length": str(len(body))}
+                body = _slices(body)
+        elif body is not None and hasattr(body, "read"):
             body = _blocks(cast(Any, body))
         try:
             raw = self.pool.urlopen(
@@ -128,8 +138,25 @@ class HttpTransport:
             raise ObjectstoreConnectionError(f"connection error: {reason}") from error
         return HttpResponse(raw)
 
+    def ensure_pool_size(self, size: int) -> None:
+        """Keep at least ``size`` idle connections (e.g. for ``size`` threads)."""
+        slots = self.pool.pool
+        with self._lock:
+            if slots is None or slots.maxsize >= size:
+                return
+            extra = size - slots.maxsize
+            slots.maxsize = size
+            for _ in range(extra):
+                slots.put(None)
+
     def close(self) -> None:
         self.pool.close()
+
+
+def _slices(data: bytes) -> Iterator[bytes]:
+    view = memoryview(data)
+    for start in range(0, len(view), _UPLOAD_BLOCK):
+        yield view[start : start + _UPLOAD_BLOCK]  # type: ignore[misc]
 
 
 def _blocks(file: Any) -> Iterator[bytes]:

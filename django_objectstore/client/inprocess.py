@@ -53,7 +53,8 @@ def embedded_path(url: str) -> str:
         authority, _, path = rest.partition("/")
         if authority not in ("", "localhost"):
             raise ValueError(
-                f"invalid embedded URL {url!r}: use embedded:///absolute/dir or embedded:relative/dir"
+                f"invalid embedded URL {url!r}: "
+                "use embedded:///absolute/dir or embedded:relative/dir"
             )
         rest = "/" + path
     return os.path.abspath(rest or ".")
@@ -137,7 +138,7 @@ class InProcessTransport:
         elif hasattr(body, "read"):
             reader = body
         else:
-            reader = _IterReader(cast(Iterable[bytes], body))
+            reader = _IterReader(body)
         response = self.app.handle(Request(method, path, query, Headers(items), reader))
         return InProcessResponse(response)
 

@@ -14,6 +14,7 @@ Memory: at most ``concurrency`` parts are held at once, each as raw and compress
 
 from __future__ import annotations
 
+import contextlib
 import io
 import threading
 import time
@@ -160,10 +161,9 @@ def put_large(
         etags = _upload_parts(upload, reader, compression == "zstd", concurrency, part_retries)
         return upload.complete(etags)
     except BaseException:
-        try:
+        # The original failure is what the caller needs to see.
+        with contextlib.suppress(RequestError):
             upload.abort()
-        except RequestError:
-            pass  # the original failure is what the caller needs to see
         raise
 
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import IO, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from django_objectstore.wire import headers as h
 from django_objectstore.wire.durations import parse_canonical_duration, parse_duration
@@ -19,6 +19,9 @@ from django_objectstore.wire.expiration import (
 )
 from django_objectstore.wire.timestamps import parse_timestamp
 from django_objectstore.wire.values import decode_value, encode_value
+
+if TYPE_CHECKING:
+    from django_objectstore.client.compression import Payload
 
 # A legal HTTP header-name token (RFC 9110): custom metadata names travel in one.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]*")
@@ -90,7 +93,7 @@ class GetResponse(NamedTuple):
     """
 
     metadata: Metadata
-    payload: IO[bytes]
+    payload: Payload
 
     def __enter__(self) -> GetResponse:
         return self

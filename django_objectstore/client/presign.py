@@ -41,8 +41,7 @@ def presign_query(
         raise ValueError(f"duration {duration} exceeds the maximum of 7 days")
     timestamp = format_timestamp(now or datetime.now(UTC))
     query = (
-        f"os_kid={quote(key.kid, safe=_QUERY_SAFE)}"
-        f"&os_timestamp={timestamp}&os_duration={seconds}"
+        f"os_kid={quote(key.kid, safe=_QUERY_SAFE)}&os_timestamp={timestamp}&os_duration={seconds}"
     )
     signature = key.sign(canonical_string(method, encoded_path, query))
     return f"{query}&{SIGNATURE_PARAM}={signature}"

@@ -106,6 +106,8 @@ class App:
             response = self._dispatch(request)
         except ProtocolError as error:
             response = error.to_response()
+        except ConnectionError:
+            raise  # the client went away mid-request: nobody to answer
         except Exception:
             # Backend failures are a 500 with a JSON error body, like the real server.
             logger.exception("error while handling %s %s", request.method, request.path)

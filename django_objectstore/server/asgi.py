@@ -67,8 +67,11 @@ class _StreamingBody:
         self._pos = 0
         self.more = True
 
+    async def _next(self) -> Message:
+        return await self._receive()
+
     def _fetch(self) -> None:
-        message = asyncio.run_coroutine_threadsafe(self._receive(), self._loop).result()
+        message = asyncio.run_coroutine_threadsafe(self._next(), self._loop).result()
         if message["type"] == "http.disconnect":
             self.more = False
             raise ClientDisconnected("the client disconnected before sending the whole body")

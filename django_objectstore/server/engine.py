@@ -191,8 +191,11 @@ class Engine:
         failure: list[ProtocolError] = []
 
         def update(current: ObjectMetadata) -> ObjectMetadata | None:
+            failure.clear()  # a backend may call this again after a conflict
             try:
-                deadline = fixed_deadline or self._from_creation(target, current)
+                deadline = fixed_deadline
+                if deadline is None:
+                    deadline = self._from_creation(target, current)
                 return self._extended(current, deadline, now, cap)
             except ProtocolError as error:
                 failure.append(error)

@@ -124,4 +124,4 @@ def rewritten_policy(current: ObjectMetadata, deadline: datetime) -> ExpirationP
     else:
         assert current.time_expires is not None
         lifetime = policy.delta + (deadline - current.time_expires)
-    return TimeToLive(round_lifetime(int(lifetime.total_seconds())))
+    return TimeToLive(round_lifetime(lifetime.days * 86400 + lifetime.seconds))

@@ -34,17 +34,26 @@ def parse_boundary(content_type: str | None) -> str:
     server's form-data extractor answers.
     """
     if content_type is None:
-        raise ProtocolError(400, "Invalid `boundary` for `multipart/form-data` request", body="text")
+        raise ProtocolError(
+            400, "Invalid `boundary` for `multipart/form-data` request", body="text"
+        )
     media_type, _, params = content_type.partition(";")
     if media_type.strip().lower() != "multipart/form-data":
-        raise ProtocolError(400, "Invalid `boundary` for `multipart/form-data` request", body="text")
+        raise ProtocolError(
+            400, "Invalid `boundary` for `multipart/form-data` request", body="text"
+        )
     for param in params.split(";"):
         name, sep, value = param.partition("=")
         if sep and name.strip().lower() == "boundary":
             value = value.strip()
             if len(value) >= 2 and value[0] == value[-1] == '"':
                 value = value[1:-1]
-            if 0 < len(value) <= 200 and value.isascii() and "\r" not in value and "\n" not in value:
+            if (
+                0 < len(value) <= 200
+                and value.isascii()
+                and "\r" not in value
+                and "\n" not in value
+            ):
                 return value
     raise ProtocolError(400, "Invalid `boundary` for `multipart/form-data` request", body="text")
 
@@ -175,7 +184,7 @@ class FormDataReader:
             return None
         while True:  # transport padding, then the CRLF ending the delimiter line
             self._need(2)
-            if self._buffer[:1] in (b" ", b"\t"):
+            if self._buffer[0] in _WHITESPACE:
                 del self._buffer[:1]
                 continue
             if self._buffer[:2] != b"\r\n":

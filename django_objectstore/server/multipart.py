@@ -27,8 +27,8 @@ from django_objectstore.server.app import App, Route
 from django_objectstore.server.auth import AuthContext
 from django_objectstore.server.backends.base import ObjectLocation
 from django_objectstore.server.errors import ProtocolError
-from django_objectstore.server.metadata_headers import parse_metadata
 from django_objectstore.server.messages import Request, Response
+from django_objectstore.server.metadata_headers import parse_metadata
 from django_objectstore.server.multipart_query import (
     parse_complete_body,
     parse_query,
@@ -140,7 +140,9 @@ def _list_parts(
     marker = query_int(query, "part_number_marker", minimum=1) or 0
     auth.require(WRITE, location)
     try:
-        parts = [part for part in store.list_parts(location, upload_id) if part.part_number > marker]
+        parts = [
+            part for part in store.list_parts(location, upload_id) if part.part_number > marker
+        ]
     except UploadNotFound:
         raise _not_found(upload_id) from None
     # max_parts=0 gives an empty page that is not truncated: a page without parts has

@@ -20,7 +20,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 from datetime import datetime
 from typing import IO, Any
 
@@ -138,7 +138,9 @@ class FilesystemUploadStore:
         if stored != location:
             raise UploadNotFound(upload_id)
         initiated = datetime.fromisoformat(data["initiated"])
-        return Upload(upload_id, stored, _metadata_from_json(data["metadata"], initiated), initiated)
+        return Upload(
+            upload_id, stored, _metadata_from_json(data["metadata"], initiated), initiated
+        )
 
     @staticmethod
     def _read_header(path: str, part_number: int) -> PartInfo:
@@ -221,10 +223,8 @@ class FilesystemUploadStore:
                 os.replace(temp, os.path.join(directory, f"{part_number}.part"))
                 _fsync_dir(directory)
         except BaseException:
-            try:
+            with suppress(FileNotFoundError):
                 os.unlink(temp)
-            except FileNotFoundError:
-                pass
             raise
         return info
 
@@ -270,10 +270,8 @@ class FilesystemUploadStore:
     def _remove_dir(self, upload_id: str) -> None:
         directory = self._upload_dir(upload_id)
         # Drop the record first so a crash mid-removal leaves an id nobody can use.
-        try:
+        with suppress(FileNotFoundError):
             os.unlink(os.path.join(directory, _UPLOAD_FILE))
-        except FileNotFoundError:
-            pass
         shutil.rmtree(directory, ignore_errors=True)
 
     def sweep_stale_uploads(self, now: datetime) -> int:

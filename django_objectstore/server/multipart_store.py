@@ -259,7 +259,9 @@ class MemoryUploadStore:
         self._find(location, upload_id)
         chunks: list[bytes] = []
         digest = copy_part(body, chunks.append, content_length, md5)
-        info = PartInfo(part_number, make_etag(part_number, content_length, digest), content_length, now)
+        info = PartInfo(
+            part_number, make_etag(part_number, content_length, digest), content_length, now
+        )
         with self._locks.hold(upload_id):
             found = self._find(location, upload_id)
             with self._guard:

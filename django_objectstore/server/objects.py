@@ -184,7 +184,7 @@ def _json_body(request: Request) -> object:
         raise ProtocolError(
             422, f"Failed to deserialize the JSON body: {error}", body="text"
         ) from None
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise ProtocolError(
             400, f"Failed to parse the request body as JSON: {error}", body="text"
         ) from None

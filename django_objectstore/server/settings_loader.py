@@ -224,7 +224,9 @@ class _Builder:
             auth.enforce = self.boolean(tree["enforce"], ("auth", "enforce"))
         if "keys" in tree:
             keys = self.mapping(tree["keys"], ("auth", "keys"))
-            auth.keys = {str(kid): self.key(key, ("auth", "keys", str(kid))) for kid, key in keys.items()}
+            auth.keys = {
+                str(kid): self.key(key, ("auth", "keys", str(kid))) for kid, key in keys.items()
+            }
         return auth
 
     def key(self, value: Any, path: KeyPath) -> KeyConfig:

@@ -11,29 +11,31 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-_UNITS: dict[str, float] = {}
-for _names, _seconds in (
-    (("nsec", "ns"), 1e-9),
-    (("usec", "us"), 1e-6),
-    (("msec", "ms"), 1e-3),
-    (("seconds", "second", "sec", "s"), 1),
-    (("minutes", "minute", "min", "m"), 60),
-    (("hours", "hour", "hr", "hrs", "h"), 3600),
-    (("days", "day", "d"), 86400),
-    (("weeks", "week", "w"), 7 * 86400),
-    (("months", "month", "M"), 2_630_016),  # 30.44 days
-    (("years", "year", "y"), 31_557_600),  # 365.25 days
+# Unit sizes in nanoseconds, so sums stay exact (no float rounding).
+_UNITS: dict[str, int] = {}
+for _names, _nanos in (
+    (("nsec", "ns"), 1),
+    (("usec", "us"), 1_000),
+    (("msec", "ms"), 1_000_000),
+    (("seconds", "second", "sec", "s"), 10**9),
+    (("minutes", "minute", "min", "m"), 60 * 10**9),
+    (("hours", "hour", "hr", "hrs", "h"), 3600 * 10**9),
+    (("days", "day", "d"), 86400 * 10**9),
+    (("weeks", "week", "w"), 7 * 86400 * 10**9),
+    (("months", "month", "M"), 2_630_016 * 10**9),  # 30.44 days
+    (("years", "year", "y"), 31_557_600 * 10**9),  # 365.25 days
 ):
     for _name in _names:
-        _UNITS[_name] = _seconds
+        _UNITS[_name] = _nanos
 
 _CANONICAL_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-_COMPONENT = re.compile(r"\s*(\d+)\s*([A-Za-z]+)")
+_CANONICAL_NANOS = {unit: size * 10**9 for unit, size in _CANONICAL_UNITS.items()}
+_COMPONENT = re.compile(r"\s*(\d+)\s*([A-Za-z]+)", re.ASCII)  # ASCII digits only
 
 
 def format_duration(delta: timedelta) -> str:
     """Format ``delta`` canonically, e.g. ``timedelta(days=2, seconds=4)`` -> ``2d 4s``."""
-    total = int(delta.total_seconds())
+    total = delta.days * 86400 + delta.seconds  # exact; total_seconds() is a float
     if total < 0:
         raise ValueError(f"duration must not be negative: {delta!r}")
     parts = []
@@ -44,22 +46,25 @@ def format_duration(delta: timedelta) -> str:
     return " ".join(parts) or "0s"
 
 
-def _parse(text: str, units: dict[str, float] | dict[str, int]) -> timedelta:
+def _parse(text: str, units: dict[str, int]) -> timedelta:
     if not text.strip():
         raise ValueError("empty duration")
     pos = 0
-    seconds = 0.0
+    nanos = 0
     for match in _COMPONENT.finditer(text):
         if match.start() != pos:
             break
         number, unit = match.groups()
         if unit not in units:
             raise ValueError(f"unknown time unit {unit!r} in duration {text!r}")
-        seconds += int(number) * units[unit]
+        nanos += int(number) * units[unit]
         pos = match.end()
     if text[pos:].strip():
         raise ValueError(f"invalid duration {text!r}")
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(microseconds=nanos // 1000)
+    except OverflowError:
+        raise ValueError(f"duration {text!r} is too long") from None
 
 
 def parse_duration(text: str) -> timedelta:
@@ -69,4 +74,4 @@ def parse_duration(text: str) -> timedelta:
 
 def parse_canonical_duration(text: str) -> timedelta:
     """Parse only the canonical ``d``/``h``/``m``/``s`` form that servers emit."""
-    return _parse(text, _CANONICAL_UNITS)
+    return _parse(text, _CANONICAL_NANOS)

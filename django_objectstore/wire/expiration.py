@@ -44,6 +44,8 @@ def parse_expiration(text: str, *, lenient: bool = True) -> ExpirationPolicy | N
         return None
     kind, sep, duration = text.partition(":")
     if not sep or kind not in ("ttl", "tti"):
-        raise ValueError(f"invalid expiration policy {text!r}: expected manual, ttl:<duration> or tti:<duration>")
+        raise ValueError(
+            f"invalid expiration policy {text!r}: expected manual, ttl:<duration> or tti:<duration>"
+        )
     delta = parse_duration(duration) if lenient else parse_canonical_duration(duration)
     return TimeToLive(delta) if kind == "ttl" else TimeToIdle(delta)

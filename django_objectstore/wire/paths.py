@@ -15,9 +15,7 @@ _USECASE = re.compile(r"[A-Za-z0-9_-]{3,64}")
 def validate_usecase(name: str) -> str:
     """Usecase names are 3-64 characters from ``A-Z a-z 0-9 _ -``."""
     if not _USECASE.fullmatch(name):
-        raise ValueError(
-            f"invalid usecase name {name!r}: use 3-64 characters from A-Z a-z 0-9 _ -"
-        )
+        raise ValueError(f"invalid usecase name {name!r}: use 3-64 characters from A-Z a-z 0-9 _ -")
     return name
 
 
@@ -26,9 +24,7 @@ def quote_path(path: str) -> str:
     return quote(path, safe=PATH_SAFE)
 
 
-def object_path(
-    usecase: str, scopes: Scopes, key: str | None, *, endpoint: str = "objects"
-) -> str:
+def object_path(usecase: str, scopes: Scopes, key: str | None, *, endpoint: str = "objects") -> str:
     """The quoted request path; ``key=None`` gives the collection path ending in ``/``."""
     base = f"/v1/{endpoint}/{usecase}/{format_scopes(scopes)}/"
     return quote_path(base + (key or ""))

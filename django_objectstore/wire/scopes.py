@@ -25,7 +25,10 @@ def make_scopes(pairs: Mapping[str, object] | Iterable[tuple[str, object]]) -> S
     """Validate and stringify ``{"org": 42}`` or ``[("org", 42)]``; order is kept."""
     items = pairs.items() if isinstance(pairs, Mapping) else pairs
     return tuple(
-        (validate_scope_part(str(name), "name"), validate_scope_part(str(value), "value"))
+        (
+            validate_scope_part(str(name), "name"),
+            validate_scope_part(str(value), f"value of {str(name)!r}"),
+        )
         for name, value in items
     )
 
@@ -46,5 +49,7 @@ def parse_scopes(segment: str) -> Scopes:
         name, sep, value = item.partition("=")
         if not sep:
             raise ValueError(f"invalid scope {item!r}: expected name=value")
-        pairs.append((validate_scope_part(name, "name"), validate_scope_part(value, "value")))
+        pairs.append(
+            (validate_scope_part(name, "name"), validate_scope_part(value, f"value of {name!r}"))
+        )
     return tuple(pairs)

@@ -29,8 +29,10 @@ def from_epoch(seconds: float) -> datetime:
 
 
 def format_timestamp(value: datetime) -> str:
-    """``2023-11-14T22:13:21Z``."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """``2023-11-14T22:13:21Z`` (fractions of a second are dropped)."""
+    v = value.astimezone(UTC)
+    # Not strftime: its %Y does not zero-pad years before 1000 on every platform.
+    return f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}Z"
 
 
 def parse_timestamp(text: str) -> datetime:

@@ -7,19 +7,26 @@ tests can assert that a rejected request stored nothing.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from django_objectstore.server.app import App, create_app
-from django_objectstore.server.backends.base import ObjectLocation, ObjectMetadata
-from django_objectstore.server.backends.memory import MemoryBackend, MemoryObject
+from django_objectstore.server.backends.base import (
+    Backend,
+    ObjectLocation,
+    ObjectMetadata,
+    StoredObject,
+)
+from django_objectstore.server.backends.memory import MemoryBackend
 from django_objectstore.server.config import AuthConfig, ServerConfig
 from django_objectstore.server.messages import BodyReader, BytesBody, Headers, Request
 from django_objectstore.wire.timestamps import parse_timestamp
 
 BASE = "/v1/objects/test-usecase/org=42;project=1337"
+BACKENDS = ["memory", "filesystem"]
 
 
 START = datetime(2026, 3, 1, 12, 0, 0, 250000, tzinfo=UTC)
@@ -42,16 +49,19 @@ class FrozenClock:
             self._now += delta
 
 
-class RecordingBackend(MemoryBackend):
-    """The memory backend, counting the calls that change something."""
+class RecordingBackend:
+    """Wraps a real backend, recording the calls that change something."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, inner: Backend | None = None) -> None:
+        self.inner: Backend = inner if inner is not None else MemoryBackend()
         self.writes: list[str] = []
 
     def put(self, location: ObjectLocation, metadata: ObjectMetadata, body: BodyReader) -> int:
         self.writes.append(f"put {location.key}")
-        return super().put(location, metadata, body)
+        return self.inner.put(location, metadata, body)
+
+    def get(self, location: ObjectLocation) -> StoredObject | None:
+        return self.inner.get(location)
 
     def update_metadata(
         self,
@@ -65,17 +75,34 @@ class RecordingBackend(MemoryBackend):
             changed.append(new is not None)
             return new
 
-        result = super().update_metadata(location, recording)
+        result = self.inner.update_metadata(location, recording)
         if any(changed):
             self.writes.append(f"update {location.key}")
         return result
 
     def delete(self, location: ObjectLocation) -> None:
         self.writes.append(f"delete {location.key}")
-        super().delete(location)
+        self.inner.delete(location)
 
-    def stored(self, location: ObjectLocation) -> MemoryObject | None:
-        return self.get(location)
+    def sweep(self, now: datetime) -> int:
+        return self.inner.sweep(now)
+
+    def stored(self, location: ObjectLocation) -> ObjectMetadata | None:
+        """The stored metadata, expired or not, or ``None``."""
+        found = self.inner.get(location)
+        if found is None:
+            return None
+        found.close()
+        return found.metadata
+
+
+def make_backend(kind: str, root: Path) -> Backend:
+    """``memory`` or ``filesystem`` (rooted at ``root``, without fsync for speed)."""
+    if kind == "memory":
+        return MemoryBackend()
+    from django_objectstore.server.backends.filesystem import FilesystemBackend
+
+    return FilesystemBackend(root, fsync=False)
 
 
 @dataclass
@@ -106,9 +133,9 @@ class Result:
 class Harness:
     """One app, one clock, one recording backend."""
 
-    def __init__(self, config: ServerConfig | None = None) -> None:
+    def __init__(self, config: ServerConfig | None = None, backend: Backend | None = None) -> None:
         self.clock = FrozenClock()
-        self.backend = RecordingBackend()
+        self.backend = RecordingBackend(backend)
         self.config = config or ServerConfig(auth=AuthConfig(enforce=False))
         self.app: App = create_app(self.config, clock=self.clock, backend=self.backend)
 

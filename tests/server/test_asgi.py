@@ -81,7 +81,9 @@ def http() -> Iterator[urllib3.PoolManager]:
         yield manager
 
 
-def test_header_names_with_underscore_reach_the_core(echo, http) -> None:
+def test_header_names_with_underscore_reach_the_core(
+    echo: tuple[EchoCore, str], http: urllib3.PoolManager
+) -> None:
     _, url = echo
     response = http.request("GET", url + "/x", headers={"x-snme-my_key": "v", "X-Snme-Dash": "d"})
     headers = dict(response.json()["headers"])
@@ -89,7 +91,9 @@ def test_header_names_with_underscore_reach_the_core(echo, http) -> None:
     assert headers["x-snme-dash"] == "d"
 
 
-def test_raw_path_and_query_keep_their_percent_encoding(echo, http) -> None:
+def test_raw_path_and_query_keep_their_percent_encoding(
+    echo: tuple[EchoCore, str], http: urllib3.PoolManager
+) -> None:
     _, url = echo
     target = "/v1/objects/u/org=1/a%2Fb/looks%2520encoded?os_kid=my%20kid&b=%2F"
     document = http.request("GET", url + target).json()
@@ -97,7 +101,9 @@ def test_raw_path_and_query_keep_their_percent_encoding(echo, http) -> None:
     assert document["query"] == "os_kid=my%20kid&b=%2F"
 
 
-def test_small_and_chunked_bodies_arrive_whole(echo, http) -> None:
+def test_small_and_chunked_bodies_arrive_whole(
+    echo: tuple[EchoCore, str], http: urllib3.PoolManager
+) -> None:
     _, url = echo
     small = http.request("PUT", url + "/s", body=b"a" * 1000).json()
     chunked = http.request("PUT", url + "/c", body=iter([b"b" * 70_000] * 5), chunked=True).json()
@@ -105,7 +111,9 @@ def test_small_and_chunked_bodies_arrive_whole(echo, http) -> None:
     assert chunked["size"] == 350_000
 
 
-def test_large_upload_is_streamed_not_buffered(echo, http) -> None:
+def test_large_upload_is_streamed_not_buffered(
+    echo: tuple[EchoCore, str], http: urllib3.PoolManager
+) -> None:
     core, url = echo
     size = 48 * MIB
     block = b"z" * MIB
@@ -118,7 +126,9 @@ def test_large_upload_is_streamed_not_buffered(echo, http) -> None:
     assert max(core.reads) < 4 * MIB
 
 
-def test_large_upload_with_content_length_is_streamed(echo, http) -> None:
+def test_large_upload_with_content_length_is_streamed(
+    echo: tuple[EchoCore, str], http: urllib3.PoolManager
+) -> None:
     core, url = echo
     size = 16 * MIB
     document = http.request(
@@ -131,7 +141,7 @@ def test_large_upload_with_content_length_is_streamed(echo, http) -> None:
     assert max(core.reads) < 4 * MIB
 
 
-def test_download_is_streamed_and_closed_when_done(http) -> None:
+def test_download_is_streamed_and_closed_when_done(http: urllib3.PoolManager) -> None:
     core = StreamCore(64 * MIB)
     with ServerThread(core) as server:
         response = http.request("GET", server.url + "/d", preload_content=False)
@@ -178,7 +188,7 @@ def test_client_disconnect_during_upload_raises_in_the_core() -> None:
     assert failures and isinstance(failures[0], ConnectionError)
 
 
-def test_core_exception_becomes_500(http) -> None:
+def test_core_exception_becomes_500(http: urllib3.PoolManager) -> None:
     class BrokenCore:
         def handle(self, request: Request) -> Response:
             raise RuntimeError("boom")
@@ -188,7 +198,9 @@ def test_core_exception_becomes_500(http) -> None:
     assert response.status == 500
 
 
-def test_response_headers_go_out_lowercase_with_server_header(echo, http) -> None:
+def test_response_headers_go_out_lowercase_with_server_header(
+    echo: tuple[EchoCore, str], http: urllib3.PoolManager
+) -> None:
     _, url = echo
     response = http.request("GET", url + "/x")
     names = [name for name, _ in response.headers.items()]
@@ -196,7 +208,7 @@ def test_response_headers_go_out_lowercase_with_server_header(echo, http) -> Non
     assert response.headers["server"].startswith("objectstore/")
 
 
-def test_connections_are_kept_alive(echo) -> None:
+def test_connections_are_kept_alive(echo: tuple[EchoCore, str]) -> None:
     _, url = echo
     with urllib3.PoolManager(maxsize=1, block=True) as manager:
         for _ in range(3):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from objects_harness import BACKENDS, BASE, Harness, make_backend
 
 from django_objectstore.server.config import (
     AuthConfig,
@@ -13,12 +15,11 @@ from django_objectstore.server.config import (
     UsecaseConfig,
     UsecaseExpiration,
 )
-from objects_harness import BASE, Harness
 
 
-@pytest.fixture
-def store() -> Harness:
-    return Harness()
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Harness:
+    return Harness(backend=make_backend(request.param, tmp_path))
 
 
 def test_ttl_zero_object_is_readable_in_the_same_second_only(store: Harness) -> None:

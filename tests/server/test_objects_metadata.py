@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
-
-from objects_harness import BASE, Harness
+from objects_harness import BACKENDS, BASE, Harness, make_backend
 
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 
 
-@pytest.fixture
-def store() -> Harness:
-    return Harness()
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Harness:
+    return Harness(backend=make_backend(request.param, tmp_path))
 
 
 def _write(store: Harness, headers: list[tuple[str, str]], key: str = "k") -> int:

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
 
 import pytest
+from objects_harness import BACKENDS, BASE, Harness, make_backend
 
-from django_objectstore.server.backends.base import ObjectLocation
-from django_objectstore.server.messages import Headers, Request
-from objects_harness import BASE, Harness
+from django_objectstore.server.app import create_app
+from django_objectstore.server.backends.base import ObjectLocation, ObjectMetadata
+from django_objectstore.server.messages import BodyReader, Headers, Request
 
 BODY = bytes(range(256)) * 4  # 1024 bytes
 
 
-@pytest.fixture
-def store() -> Harness:
-    store = Harness()
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Harness:
+    store = Harness(backend=make_backend(request.param, tmp_path))
     store.put("obj", BODY, x_sn_filename="a.bin")
     return store
 
@@ -162,8 +165,6 @@ class TrackingObject:
     """A stored object that records whether it was closed and how far it was read."""
 
     def __init__(self, size: int) -> None:
-        from django_objectstore.server.backends.base import ObjectMetadata
-
         self.metadata = ObjectMetadata()
         self.size = size
         self.closed = False
@@ -179,9 +180,35 @@ class TrackingObject:
         self.closed = True
 
 
+class TrackingBackend:
+    """Serves one :class:`TrackingObject` for every key; nothing else is needed here."""
+
+    def __init__(self, tracked: TrackingObject) -> None:
+        self.tracked = tracked
+
+    def put(self, location: ObjectLocation, metadata: ObjectMetadata, body: BodyReader) -> int:
+        raise NotImplementedError
+
+    def get(self, location: ObjectLocation) -> TrackingObject:
+        return self.tracked
+
+    def update_metadata(
+        self,
+        location: ObjectLocation,
+        update: Callable[[ObjectMetadata], ObjectMetadata | None],
+    ) -> ObjectMetadata | None:
+        raise NotImplementedError
+
+    def delete(self, location: ObjectLocation) -> None:
+        raise NotImplementedError
+
+    def sweep(self, now: datetime) -> int:
+        raise NotImplementedError
+
+
 def _serve_tracking(store: Harness, size: int) -> TrackingObject:
     tracked = TrackingObject(size)
-    store.backend.get = lambda location: tracked  # type: ignore[method-assign]
+    store.app = create_app(store.config, clock=store.clock, backend=TrackingBackend(tracked))
     return tracked
 
 
@@ -217,7 +244,24 @@ def test_backend_failure_returns_500_json(store: Harness) -> None:
     def failing(location: ObjectLocation) -> None:
         raise OSError("disk on fire")
 
-    store.backend.get = failing  # type: ignore[method-assign,assignment]
+    store.backend.get = failing  # type: ignore[method-assign]
     result = store.get("obj")
     assert result.status == 500
     assert result.header("content-type") == "application/json"
+
+
+def test_client_disconnect_during_upload_propagates_and_keeps_old_object(store: Harness) -> None:
+    class DisconnectingBody:
+        def __init__(self) -> None:
+            self.sent = False
+
+        def read(self, n: int = -1, /) -> bytes:
+            if self.sent:
+                raise ConnectionResetError("client went away")
+            self.sent = True
+            return b"partial"
+
+    request = Request("PUT", f"{BASE}/obj", "", Headers(), DisconnectingBody())
+    with pytest.raises(ConnectionResetError):
+        store.app.handle(request)
+    assert store.get("obj").body == BODY

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import re
 import uuid
+from pathlib import Path
 
 import pytest
-
-from objects_harness import BASE, Harness
+from objects_harness import BACKENDS, BASE, Harness, make_backend
 
 UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 
-@pytest.fixture
-def store() -> Harness:
-    return Harness()
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Harness:
+    return Harness(backend=make_backend(request.param, tmp_path))
 
 
 @pytest.mark.parametrize("path", [f"{BASE}/", BASE, "/v1/objects/test-usecase/_/"])
@@ -70,12 +70,15 @@ def test_scopes_in_matrix_syntax_are_accepted_and_ordered(store: Harness) -> Non
 
 
 @pytest.mark.parametrize(
-    "scopes", ["org=1;", "org", "org=a.b", "org=a%20b", "org=1=2", "org=", "=1", "org=a%2Fb", "org=%C3%A9"]
+    "scopes",
+    ["org=1;", "org", "org=a.b", "org=a%20b", "org=1=2", "org=", "=1", "org=a%2Fb", "org=%C3%A9"],
 )
 def test_malformed_scopes_return_400_text(store: Harness, scopes: str) -> None:
     result = store.request("PUT", f"/v1/objects/test-usecase/{scopes}/k", body=b"x")
     assert result.status == 400
-    assert result.header("content-type", ).startswith("text/plain")  # type: ignore[union-attr]
+    assert result.header(
+        "content-type",
+    ).startswith("text/plain")  # type: ignore[union-attr]
     assert store.backend.writes == []
 
 

@@ -69,7 +69,7 @@ def test_defaults_without_auth() -> None:
 
 
 def test_enforced_auth_without_keys_refuses_to_start() -> None:
-    with pytest.raises(ConfigError, match="no keys are configured.*OS__AUTH__ENFORCE=false"):
+    with pytest.raises(ConfigError, match=r"no keys are configured.*OS__AUTH__ENFORCE=false"):
         load_config({})
 
 

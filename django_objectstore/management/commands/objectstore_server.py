@@ -10,9 +10,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from django_objectstore.embedded import embedded_roots
-from django_objectstore.server.app import create_app
-from django_objectstore.server.runner import serve
-from django_objectstore.server.settings_loader import load_config
+from django_objectstore.server.settings_loader import ConfigError, load_config, parse_http_addr
+
+DEFAULT_ADDR = "127.0.0.1:8888"
 
 
 class Command(BaseCommand):
@@ -21,10 +21,13 @@ class Command(BaseCommand):
         "server, so other processes and services can share it. Configured like "
         "`python -m django_objectstore.server run` (OS__* variables), with options on top."
     )
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
-            "--addr", help="Address to listen on, host:port (default: OS__HTTP_ADDR or 127.0.0.1:8888)."
+            "--addr",
+            help=f"host:port to listen on; port 0 picks a free one (default: OS__HTTP_ADDR "
+            f"or {DEFAULT_ADDR}).",
         )
         parser.add_argument(
             "--path", help="Storage directory (default: the one the embedded: storages use)."
@@ -33,7 +36,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--auth-enforce",
             choices=["true", "false"],
-            help="Enforce authentication (default: true when --auth-keys or OS__AUTH__KEYS is set).",
+            help="Enforce authentication (default: true when keys are configured).",
         )
         parser.add_argument(
             "--auth-keys",
@@ -43,32 +46,45 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        from django_objectstore.server.app import create_app
+        from django_objectstore.server.runner import serve
+
+        try:
+            if options["addr"]:
+                parse_http_addr(options["addr"], "--addr")
+            environ = self._environ(options)
+            config = load_config(environ, options["config"])
+            host, port = parse_http_addr(config.http_addr, "--addr")
+            app = create_app(config)
+        except (ConfigError, ValueError, OSError) as error:
+            raise CommandError(str(error)) from error
+
+        def ready(url: str) -> None:
+            # The first line names the real URL (also with port 0): scripts parse it.
+            self.stdout.write(f"objectstore listening on {url}")
+            self.stdout.write(f"storage directory {config.storage.path}; stop with Ctrl-C")
+            self.stdout.flush()
+
+        try:
+            serve(app, host, port, ready_callback=ready)
+        except (OSError, RuntimeError) as error:
+            raise CommandError(f"the objectstore server failed: {error}") from error
+        self.stdout.write("objectstore stopped")
+
+    def _environ(self, options: dict[str, Any]) -> dict[str, str]:
+        """``OS__*`` variables of the process, with the command's options on top."""
         environ = dict(os.environ)
-        environ["OS__STORAGE__TYPE"] = "filesystem"
-        environ["OS__STORAGE__PATH"] = str(self._storage_path(options["path"]))
-        environ["OS__HTTP_ADDR"] = options["addr"] or environ.get("OS__HTTP_ADDR", "127.0.0.1:8888")
+        if options["path"] or "OS__STORAGE__PATH" not in environ:
+            environ["OS__STORAGE__TYPE"] = "filesystem"
+            environ["OS__STORAGE__PATH"] = str(self._storage_path(options["path"]))
+        environ["OS__HTTP_ADDR"] = options["addr"] or environ.get("OS__HTTP_ADDR", DEFAULT_ADDR)
         if options["auth_keys"]:
             environ["OS__AUTH__KEYS"] = options["auth_keys"]
         if options["auth_enforce"]:
             environ["OS__AUTH__ENFORCE"] = options["auth_enforce"]
-        elif "OS__AUTH__ENFORCE" not in environ:
+        elif "OS__AUTH__ENFORCE" not in environ and not options["config"]:
             environ["OS__AUTH__ENFORCE"] = "true" if "OS__AUTH__KEYS" in environ else "false"
-        try:
-            config = load_config(environ, options["config"])
-        except ValueError as error:
-            raise CommandError(str(error)) from error
-        host, _, port = config.http_addr.rpartition(":")
-        if not host or not port.isdigit():
-            raise CommandError(f"--addr must be host:port, got {config.http_addr!r}")
-
-        def ready(url: str) -> None:
-            self.stdout.write(
-                f"objectstore listening on {url} (storage {config.storage.path}); "
-                "stop with Ctrl-C"
-            )
-            self.stdout.flush()
-
-        serve(create_app(config), host.strip("[]"), int(port), ready_callback=ready)
+        return environ
 
     def _storage_path(self, explicit: str | None) -> Path:
         if explicit:
@@ -80,5 +96,7 @@ class Command(BaseCommand):
             )
         if len(roots) > 1:
             listed = ", ".join(str(root) for root in roots)
-            raise CommandError(f"storages use several embedded directories ({listed}); pick one with --path")
+            raise CommandError(
+                f"the storages use several embedded directories ({listed}); pick one with --path"
+            )
         return roots[0]

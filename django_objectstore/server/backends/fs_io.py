@@ -25,15 +25,22 @@ _MKDIR_ATTEMPTS = 20
 
 
 def fsync_dir(path: str) -> None:
-    """Make a directory's entries (renames, new files) durable."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC)
+    """Make a directory's entries (renames, new files) durable.
+
+    A directory that is gone (a sweep removed it once it was empty) has nothing left
+    to persist.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC)
+    except FileNotFoundError:
+        return
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
 
 
-def ensure_dirs(root: str, parts: Sequence[str]) -> str:
+def ensure_dirs(root: str, parts: Sequence[str], *, sync: bool = True) -> str:
     """Create ``root/parts...`` (mode 0700), syncing each parent that gained an entry."""
     path = root
     for part in parts:
@@ -43,9 +50,42 @@ def ensure_dirs(root: str, parts: Sequence[str]) -> str:
         except FileExistsError:
             pass
         else:
-            fsync_dir(path)
+            if sync:
+                fsync_dir(path)
         path = child
     return path
+
+
+def open_creating_dirs(
+    root: str, directory: Sequence[str], name: str, flags: int, *, sync: bool = True
+) -> tuple[str, int]:
+    """``os.open`` a new file (mode 0600), creating missing directories (0700) first.
+
+    Tries the open first: directories usually exist already. A sweep may remove an
+    empty directory between our ``mkdir`` and ``open``, hence the retries.
+    """
+    path = os.path.join(root, *directory)
+    for attempt in range(_MKDIR_ATTEMPTS):
+        try:
+            return path, os.open(os.path.join(path, name), flags | _CLOEXEC, FILE_MODE)
+        except FileNotFoundError:
+            if attempt == _MKDIR_ATTEMPTS - 1:
+                raise
+            try:
+                ensure_dirs(root, directory, sync=sync)
+            except FileNotFoundError:
+                continue
+    raise AssertionError("unreachable")
+
+
+def still_named(fd: int, path: str) -> bool:
+    """Whether ``path`` still names the file open as ``fd``."""
+    try:
+        named = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
 
 
 class Draft:
@@ -55,23 +95,25 @@ class Draft:
     the kernel drops the lock when the writing process dies.
     """
 
-    def __init__(self, root: str, directory: Sequence[str]) -> None:
-        for attempt in range(_MKDIR_ATTEMPTS):
+    def __init__(self, root: str, directory: Sequence[str], *, sync: bool = True) -> None:
+        self._sync = sync
+        for _attempt in range(_MKDIR_ATTEMPTS):
+            name = f".{uuid.uuid4().hex}{DRAFT_SUFFIX}"
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+            self.directory, fd = open_creating_dirs(root, directory, name, flags, sync=sync)
+            self.path = os.path.join(self.directory, name)
             try:
-                self.directory = ensure_dirs(root, directory)
-                self.path = os.path.join(self.directory, f".{uuid.uuid4().hex}{DRAFT_SUFFIX}")
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _CLOEXEC, FILE_MODE)
-                break
-            except FileNotFoundError:
-                if attempt == _MKDIR_ATTEMPTS - 1:
-                    raise
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            self.file: IO[bytes] = open(fd, "wb", buffering=CHUNK)  # noqa: SIM115
-        except BaseException:
-            os.close(fd)
-            os.unlink(self.path)
-            raise
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                if still_named(fd, self.path):
+                    self.file: IO[bytes] = open(fd, "wb", buffering=CHUNK)  # noqa: SIM115
+                    return
+            except BaseException:
+                os.close(fd)
+                with suppress(FileNotFoundError):
+                    os.unlink(self.path)
+                raise
+            os.close(fd)  # a sweep removed it before we locked it: start over
+        raise OSError(errno.EAGAIN, f"could not create a draft in {self.directory}")
 
     def write(self, data: bytes) -> None:
         self.file.write(data)
@@ -102,7 +144,8 @@ class Draft:
     def sync(self) -> None:
         """Flush and ``fsync`` the contents, before the rename makes them visible."""
         self.file.flush()
-        os.fsync(self.file.fileno())
+        if self._sync:
+            os.fsync(self.file.fileno())
 
     def rename_over(self, target: str) -> None:
         """Atomically replace ``target`` (callers then :func:`fsync_dir` the directory)."""
@@ -135,11 +178,12 @@ class ObjectLocks:
     def hold(self, path: ObjectPath) -> Iterator[None]:
         digest = path.digest
         with self._stripes[digest[0]]:
-            directory = ensure_dirs(self._root, (LOCKS_DIR, f"{digest[0]:02x}"))
-            fd = os.open(
-                os.path.join(directory, f"{digest[1]:02x}"),
-                os.O_RDWR | os.O_CREAT | _CLOEXEC,
-                FILE_MODE,
+            _directory, fd = open_creating_dirs(
+                self._root,
+                (LOCKS_DIR, f"{digest[0]:02x}"),
+                f"{digest[1]:02x}",
+                os.O_RDWR | os.O_CREAT,
+                sync=False,
             )
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from django_objectstore.server.backends.base import ObjectLocation
 from django_objectstore.server.backends.fs_format import CorruptObjectError, read_header
+from django_objectstore.server.backends.fs_io import still_named
 from django_objectstore.server.backends.fs_paths import is_draft_name, is_object_name
 
 logger = logging.getLogger(__name__)
@@ -76,15 +77,9 @@ def remove_stale_draft(file_path: str, now: datetime) -> bool:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return False  # a live writer holds it
-        opened = os.fstat(fd)
-        if datetime.fromtimestamp(opened.st_mtime, now.tzinfo) >= now - DRAFT_MAX_AGE:
-            return False
-        try:
-            current = os.stat(file_path, follow_symlinks=False)
-        except FileNotFoundError:
-            return False  # published or removed meanwhile
-        if (current.st_dev, current.st_ino) != (opened.st_dev, opened.st_ino):
-            return False
+        modified = datetime.fromtimestamp(os.fstat(fd).st_mtime, now.tzinfo)
+        if modified >= now - DRAFT_MAX_AGE or not still_named(fd, file_path):
+            return False  # recent, or published/removed meanwhile
         os.unlink(file_path)
         return True
     finally:

@@ -1,0 +1,107 @@
+"""A null ASGI app on the same uvicorn setup as the server: the baseline of the benchmarks.
+
+PUT/POST read and discard the body, then answer a small JSON body; GET answers
+``?size=N`` bytes streamed in 64 KiB chunks. Run ``python -m benchmarks.null_app`` and
+read the ``listening on`` line for its URL.
+
+``--core`` serves the same behaviour as a protocol core behind the server's own ASGI
+adapter and runner instead, which separates the adapter's cost from the engine's.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from typing import Any
+from urllib.parse import parse_qs
+
+import uvicorn
+
+from django_objectstore.server.messages import Request, Response
+
+Message = MutableMapping[str, Any]
+CHUNK = b"n" * 65536
+KEY_BODY = b'{"key":"k"}'
+
+
+async def app(
+    scope: Message,
+    receive: Callable[[], Awaitable[Message]],
+    send: Callable[[Message], Awaitable[None]],
+) -> None:
+    if scope["type"] != "http":
+        return
+    more = True
+    while more:
+        message = await receive()
+        more = message.get("more_body", False)
+    if scope["method"] in ("PUT", "POST"):
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"11")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": KEY_BODY})
+        return
+    query = parse_qs(scope.get("query_string", b"").decode())
+    size = int(query.get("size", ["1024"])[0])
+    headers = [(b"content-length", str(size).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    remaining = size
+    while remaining > 0:
+        chunk = CHUNK[: min(remaining, len(CHUNK))]
+        remaining -= len(chunk)
+        await send({"type": "http.response.body", "body": chunk, "more_body": remaining > 0})
+    if size == 0:
+        await send({"type": "http.response.body", "body": b""})
+
+
+class NullCore:
+    """The null app's behaviour as a synchronous protocol core."""
+
+    def handle(self, request: Request) -> Response:
+        while request.body.read(1 << 20):
+            pass
+        if request.method in ("PUT", "POST"):
+            return Response(200, [("content-type", "application/json")], [KEY_BODY])
+        size = int(parse_qs(request.query).get("size", ["1024"])[0])
+        return Response(200, [("content-length", str(size))], _stream(size))
+
+
+def _stream(size: int) -> Iterator[bytes]:
+    remaining = size
+    while remaining > 0:
+        chunk = CHUNK[: min(remaining, len(CHUNK))]
+        remaining -= len(chunk)
+        yield chunk
+
+
+def main() -> int:
+    if "--core" in sys.argv[1:]:
+        from django_objectstore.server.runner import serve
+
+        serve(
+            NullCore(),
+            "127.0.0.1",
+            0,
+            ready_callback=lambda url: print(f"listening on {url}", flush=True),
+        )
+        return 0
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(2048)
+    config = uvicorn.Config(
+        app,
+        http="httptools",
+        loop="asyncio",
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+    )
+    print(f"listening on http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

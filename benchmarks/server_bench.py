@@ -1,0 +1,203 @@
+"""Server throughput and memory against a null ASGI app on the same uvicorn.
+
+Each server runs in its own process; the client is raw urllib3 on one keep-alive
+connection. Measured per server:
+
+- small objects: 1 KiB PUT then GET of the same key, sequentially, for a few seconds;
+- large objects: one upload and one download of ``--large-mib`` MiB (default 256),
+  generated and checked on the fly (the client never holds the object either);
+- the server process's peak RSS (``VmHWM``) after the small and after the large phase:
+  for the filesystem backend it should not grow with the object size.
+
+``python -m benchmarks.server_bench [--seconds 3] [--large-mib 256]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import select
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import urllib3
+
+MIB = 1024 * 1024
+SMALL = b"s" * 1024
+BLOCK = b"L" * MIB
+START_DEADLINE = 20.0
+
+
+@dataclass
+class Result:
+    name: str
+    small_ops: float = 0.0
+    upload_mbs: float = 0.0
+    download_mbs: float = 0.0
+    rss_small_mib: float = 0.0
+    rss_large_mib: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+class ServerProcess:
+    """A server started as ``argv`` that prints ``... listening on <url>`` when ready."""
+
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + START_DEADLINE
+        ready, _, _ = select.select([self.proc.stdout], [], [], START_DEADLINE)
+        line = self.proc.stdout.readline() if ready else ""
+        match = re.search(r"listening on (\S+)", line)
+        if match is None or time.monotonic() > deadline:
+            self.stop()
+            raise RuntimeError(f"{argv} did not start: {line!r}")
+        self.url = match[1]
+
+    def peak_rss_mib(self) -> float:
+        with open(f"/proc/{self.proc.pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def _blocks(total: int) -> Iterator[bytes]:
+    for _ in range(total // MIB):
+        yield BLOCK
+
+
+def small_ops(pool: urllib3.HTTPConnectionPool, put: str, get: str, seconds: float) -> float:
+    """PUT+GET pairs of 1 KiB objects per second (each pair counts as two operations)."""
+    count = 0
+    deadline = time.perf_counter() + seconds
+    start = time.perf_counter()
+    while time.perf_counter() < deadline:
+        key = f"k{count % 1000}"
+        response = pool.request("PUT", put.format(key=key), body=SMALL)
+        assert response.status in (200, 201), response.status
+        response = pool.request("GET", get.format(key=key))
+        assert response.status == 200 and len(response.data) == len(SMALL), response.status
+        count += 1
+    return 2 * count / (time.perf_counter() - start)
+
+
+def upload(pool: urllib3.HTTPConnectionPool, path: str, size: int) -> float:
+    start = time.perf_counter()
+    response = pool.urlopen("PUT", path, body=_blocks(size), headers={"content-length": str(size)})
+    assert response.status in (200, 201), response.status
+    return size / MIB / (time.perf_counter() - start)
+
+
+def download(pool: urllib3.HTTPConnectionPool, path: str, size: int) -> float:
+    start = time.perf_counter()
+    response = pool.request("GET", path, preload_content=False)
+    received = 0
+    for chunk in response.stream(MIB):
+        received += len(chunk)
+    response.release_conn()
+    assert received == size, received
+    return size / MIB / (time.perf_counter() - start)
+
+
+def measure(
+    name: str, server: ServerProcess, paths: dict[str, str], args: argparse.Namespace
+) -> Result:
+    result = Result(name)
+    size = args.large_mib * MIB
+    with urllib3.connection_from_url(server.url, maxsize=1, retries=False) as pool:
+        small_ops(pool, paths["small_put"], paths["small_get"], 0.3)  # warm up
+        result.small_ops = small_ops(pool, paths["small_put"], paths["small_get"], args.seconds)
+        result.rss_small_mib = server.peak_rss_mib()
+        result.upload_mbs = upload(pool, paths["large_put"], size)
+        result.download_mbs = download(pool, paths["large_get"], size)
+        result.rss_large_mib = server.peak_rss_mib()
+    return result
+
+
+OBJECT_PATHS = {
+    "small_put": "/v1/objects/bench/org=1/{key}",
+    "small_get": "/v1/objects/bench/org=1/{key}",
+    "large_put": "/v1/objects/bench/org=1/large",
+    "large_get": "/v1/objects/bench/org=1/large",
+}
+
+
+def run_all(args: argparse.Namespace) -> list[Result]:
+    env = {**os.environ, "OS__HTTP_ADDR": "127.0.0.1:0", "OS__AUTH__ENFORCE": "false"}
+    results = []
+    null_paths = {
+        "small_put": "/{key}",
+        "small_get": "/{key}?size=1024",
+        "large_put": "/large",
+        "large_get": f"/large?size={args.large_mib * MIB}",
+    }
+    for name, extra in (("null ASGI app", []), ("adapter + null core", ["--core"])):
+        null = ServerProcess([sys.executable, "-m", "benchmarks.null_app", *extra], env)
+        try:
+            results.append(measure(name, null, null_paths, args))
+        finally:
+            null.stop()
+    with tempfile.TemporaryDirectory(prefix="objectstore-bench-") as root:
+        for storage in ("filesystem", "memory"):
+            server_env = {**env, "OS__STORAGE__TYPE": storage, "OS__STORAGE__PATH": root}
+            server = ServerProcess(
+                [sys.executable, "-m", "django_objectstore.server", "run"], server_env
+            )
+            try:
+                results.append(measure(f"objectstore ({storage})", server, OBJECT_PATHS, args))
+            finally:
+                server.stop()
+    return results
+
+
+def print_table(results: list[Result], large_mib: int) -> None:
+    base = results[0]
+    print(f"\nServer over HTTP (urllib3, one connection; large object {large_mib} MiB)")
+    header = (
+        f"{'server':<24} {'1KiB ops/s':>11} {'ratio':>6} {'up MB/s':>9} {'ratio':>6}"
+        f" {'down MB/s':>10} {'ratio':>6} {'RSS small':>10} {'RSS large':>10}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        print(
+            f"{r.name:<24} {r.small_ops:>11.0f} {r.small_ops / base.small_ops:>6.0%}"
+            f" {r.upload_mbs:>9.0f} {r.upload_mbs / base.upload_mbs:>6.0%}"
+            f" {r.download_mbs:>10.0f} {r.download_mbs / base.download_mbs:>6.0%}"
+            f" {r.rss_small_mib:>8.0f}Mi {r.rss_large_mib:>8.0f}Mi"
+        )
+    print("(ops/s count PUT and GET separately; RSS is the server's peak, VmHWM)")
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.server_bench")
+    parser.add_argument("--seconds", type=float, default=3.0, help="small-object phase length")
+    parser.add_argument("--large-mib", type=int, default=256, help="large object size in MiB")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    print_table(run_all(args), args.large_mib)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,256 @@
+"""System checks: configuration mistakes reported by ``manage.py check``, offline.
+
+Ids are never reused. Errors:
+
+- ``E001`` malformed ``base_url`` (scheme, host) in OPTIONS or ``OBJECTSTORE``
+- ``E002`` invalid usecase name
+- ``E003`` invalid ``expiration_policy``
+- ``E004`` invalid ``compression``
+- ``E005`` unknown OPTIONS key
+- ``E006`` ``url_mode="presigned"`` without a signing key
+- ``E007`` invalid ``url_mode``, ``key_mode`` or ``allow_overwrite``
+- ``E008`` invalid ``url_expiry``
+- ``E009`` inconsistent credentials (token and signing key, key without kid, not a PEM)
+- ``E010`` unknown or invalid ``client_options``
+- ``E011`` ``OBJECTSTORE`` is not a dict or has unknown keys
+- ``E012`` ``OBJECTSTORE["scope_resolver"]`` cannot be imported
+- ``E013`` ``OBJECTSTORE["download_permission"]`` cannot be imported
+- ``E014`` a storage's ``BACKEND`` cannot be imported (only for objectstore paths)
+
+Warnings:
+
+- ``W001`` (deploy) an embedded store is used with ``DEBUG = False``
+- ``W002`` an ``ObjectstoreFileField`` has no ``scope`` and the scope middleware is missing
+- ``W003`` ``url_mode="proxy"`` but the download URLs are not in the URLconf
+- ``W004`` ``url_mode`` ``presigned``/``direct`` with zstd compression: those URLs serve
+  the stored (compressed) bytes with ``content-encoding: zstd``
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+from django_objectstore.conf import objectstore_settings
+
+__all__ = ["register"]
+
+_ID = "django_objectstore.{}"
+_KIND_IDS = {
+    "base_url": "E001",
+    "usecase": "E002",
+    "expiration": "E003",
+    "compression": "E004",
+    "unknown": "E005",
+    "presigned": "E006",
+    "choice": "E007",
+    "url_expiry": "E008",
+    "credentials": "E009",
+    "client_options": "E010",
+}
+_MIDDLEWARE = "django_objectstore.middleware.ObjectstoreScopeMiddleware"
+_STORAGE_PATH = "django_objectstore.storage.ObjectstoreStorage"
+
+
+def register() -> None:
+    """Register the checks (called from ``AppConfig.ready``; safe to call twice)."""
+    checks.register(check_storages)
+    checks.register(check_objectstore_setting)
+    checks.register(check_fields_have_a_scope_source, checks.Tags.models)
+    checks.register(check_proxy_urls, checks.Tags.urls)
+    checks.register(check_embedded_in_production, deploy=True)
+
+
+def _objectstore_storages() -> Iterator[tuple[str, type[Any] | None, Mapping[str, Any], str]]:
+    """``(alias, class or None when not importable, OPTIONS, BACKEND)`` of our storages."""
+    from django_objectstore.storage import ObjectstoreStorage
+
+    for alias, config in (getattr(settings, "STORAGES", None) or {}).items():
+        if not isinstance(config, Mapping):
+            continue
+        backend = config.get("BACKEND")
+        if not isinstance(backend, str):
+            continue
+        try:
+            cls = import_string(backend)
+        except ImportError:
+            if backend.startswith("django_objectstore."):
+                yield alias, None, {}, backend
+            continue
+        if isinstance(cls, type) and issubclass(cls, ObjectstoreStorage):
+            options = config.get("OPTIONS") or {}
+            yield alias, cls, options if isinstance(options, Mapping) else {}, backend
+
+
+def _effective(cls: type[Any], options: Mapping[str, Any]) -> dict[str, Any]:
+    merged: dict[str, Any] = cls.effective_options(options)
+    return merged
+
+
+def check_storages(**kwargs: Any) -> list[checks.CheckMessage]:
+    """Every ``STORAGES`` entry using ObjectstoreStorage: its OPTIONS, validated offline."""
+    from django_objectstore.storage_options import find_problems
+
+    messages: list[checks.CheckMessage] = []
+    for alias, cls, options, backend in _objectstore_storages():
+        if cls is None:
+            messages.append(
+                checks.Error(
+                    f"STORAGES[{alias!r}]: BACKEND {backend!r} cannot be imported",
+                    hint=f"did you mean {_STORAGE_PATH!r}?",
+                    id=_ID.format("E014"),
+                )
+            )
+            continue
+        effective = _effective(cls, options)
+        for problem in find_problems(effective):
+            messages.append(
+                checks.Error(
+                    f"STORAGES[{alias!r}]['OPTIONS']: {problem.message}",
+                    hint=problem.hint,
+                    obj=f"STORAGES[{alias!r}]",
+                    id=_ID.format(_KIND_IDS[problem.kind]),
+                )
+            )
+        messages.extend(_compressed_direct_urls(alias, effective))
+    return messages
+
+
+def _compressed_direct_urls(alias: str, options: Mapping[str, Any]) -> list[checks.CheckMessage]:
+    usecase = options.get("usecase")
+    compression = options.get("compression") or getattr(usecase, "compression", None) or "zstd"
+    if options.get("url_mode") in ("presigned", "direct") and compression == "zstd":
+        return [
+            checks.Warning(
+                f"STORAGES[{alias!r}] hands out {options['url_mode']} URLs of zstd-compressed "
+                f"objects: they are served as stored, with content-encoding: zstd, which "
+                f"older browsers and many HTTP clients cannot decode",
+                hint="set compression='none' for this usecase, or use url_mode='proxy' "
+                "(the download view decompresses when the client does not accept zstd)",
+                obj=f"STORAGES[{alias!r}]",
+                id=_ID.format("W004"),
+            )
+        ]
+    return []
+
+
+def check_objectstore_setting(**kwargs: Any) -> list[checks.CheckMessage]:
+    """``settings.OBJECTSTORE``: known keys, a valid base_url, importable hooks."""
+    from django_objectstore.storage_options import validate_base_url
+
+    try:
+        objectstore_settings.raw()
+    except ImproperlyConfigured as exc:
+        return [checks.Error(str(exc), id=_ID.format("E011"))]
+    messages: list[checks.CheckMessage] = []
+    try:
+        base_url = objectstore_settings.base_url
+        if base_url is not None:
+            validate_base_url(base_url)
+    except (ImproperlyConfigured, ValueError) as exc:
+        messages.append(checks.Error(f"OBJECTSTORE['base_url']: {exc}", id=_ID.format("E001")))
+    for key, check_id in (("scope_resolver", "E012"), ("download_permission", "E013")):
+        try:
+            path = getattr(objectstore_settings, key)
+            if path is not None:
+                import_string(path)
+        except (ImproperlyConfigured, ImportError) as exc:
+            messages.append(
+                checks.Error(
+                    f"OBJECTSTORE[{key!r}] cannot be imported: {exc}",
+                    hint="give the dotted path of a function, e.g. 'myproject.scopes.resolve'",
+                    id=_ID.format(check_id),
+                )
+            )
+    return messages
+
+
+def check_fields_have_a_scope_source(
+    app_configs: Any = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """Fields without ``scope=`` rely on the middleware (or ``objectstore_scope`` blocks)."""
+    if _MIDDLEWARE in (getattr(settings, "MIDDLEWARE", None) or []):
+        return []
+    try:
+        from django_objectstore.fields import ObjectstoreFileField
+    except ImportError:  # pragma: no cover - the field ships with this package
+        return []
+    from django.apps import apps
+
+    messages: list[checks.CheckMessage] = []
+    for model in apps.get_models():
+        if app_configs is not None and model._meta.app_config not in app_configs:
+            continue
+        for field in model._meta.get_fields():
+            if isinstance(field, ObjectstoreFileField) and field.scope is None:
+                messages.append(
+                    checks.Warning(
+                        f"{model._meta.label}.{field.name} has no scope= and "
+                        f"{_MIDDLEWARE} is not in MIDDLEWARE: saving a file outside an "
+                        f"objectstore_scope() block will fail",
+                        hint=f"add {_MIDDLEWARE!r} to MIDDLEWARE or pass scope= to the field",
+                        obj=field,
+                        id=_ID.format("W002"),
+                    )
+                )
+    return messages
+
+
+def check_proxy_urls(**kwargs: Any) -> list[checks.CheckMessage]:
+    """``url_mode="proxy"`` needs ``include("django_objectstore.urls")`` in the URLconf."""
+    from django.urls import NoReverseMatch, reverse
+
+    proxied = [
+        alias
+        for alias, cls, options, _ in _objectstore_storages()
+        if cls is not None and (_effective(cls, options).get("url_mode") or "proxy") == "proxy"
+    ]
+    if not proxied or not getattr(settings, "ROOT_URLCONF", None):
+        return []
+    try:
+        reverse("django_objectstore:download", kwargs={"name": "_/check"})
+    except NoReverseMatch:
+        return [
+            checks.Warning(
+                f"storage(s) {', '.join(map(repr, proxied))} use url_mode='proxy' but the "
+                f"download view is not in the URLconf, so file.url will fail",
+                hint="add path('files/', include('django_objectstore.urls')) to your urls.py",
+                id=_ID.format("W003"),
+            )
+        ]
+    except Exception:  # a broken URLconf is reported by Django's own checks
+        return []
+    return []
+
+
+def check_embedded_in_production(**kwargs: Any) -> list[checks.CheckMessage]:
+    """An in-process store is for development: it lives on one machine's disk."""
+    if settings.DEBUG:
+        return []
+    from django_objectstore.storage_support import default_base_url
+
+    messages: list[checks.CheckMessage] = []
+    for alias, cls, options, _ in _objectstore_storages():
+        if cls is None:
+            continue
+        base_url = _effective(cls, options).get("base_url")
+        try:
+            base_url = base_url or default_base_url()
+        except ImproperlyConfigured:
+            continue
+        if isinstance(base_url, str) and base_url.startswith(("embedded:", "memory:")):
+            messages.append(
+                checks.Warning(
+                    f"STORAGES[{alias!r}] uses the in-process objectstore ({base_url}) with "
+                    f"DEBUG = False",
+                    hint="point base_url (or OBJECTSTORE['base_url']) at an objectstore server",
+                    obj=f"STORAGES[{alias!r}]",
+                    id=_ID.format("W001"),
+                )
+            )
+    return messages

@@ -1,0 +1,61 @@
+"""The objectstore client: ``Client``, ``Usecase``, ``Session`` and friends.
+
+No Django imports: usable in any Python program.
+"""
+
+from __future__ import annotations
+
+from django_objectstore.client.auth import Permission, SecretKey, TokenProvider
+from django_objectstore.client.batch import Delete, Get, Head, Keepalive, OperationResult, Put
+from django_objectstore.client.client import Client
+from django_objectstore.client.errors import (
+    Conflict,
+    ExpiryExtensionRejected,
+    Forbidden,
+    ObjectNotFound,
+    ObjectstoreConnectionError,
+    RateLimited,
+    RequestError,
+    ServerUnavailable,
+    Unauthorized,
+)
+from django_objectstore.client.metadata import GetResponse, Metadata
+from django_objectstore.client.metrics import MetricsBackend, NoOpMetricsBackend
+from django_objectstore.client.multipart import MultipartUpload, Part
+from django_objectstore.client.session import Session
+from django_objectstore.client.usecase import Compression, Usecase
+from django_objectstore.wire.expiration import ExpirationPolicy, TimeToIdle, TimeToLive
+
+__all__ = [
+    "Client",
+    "Compression",
+    "Conflict",
+    "Delete",
+    "ExpirationPolicy",
+    "ExpiryExtensionRejected",
+    "Forbidden",
+    "Get",
+    "GetResponse",
+    "Head",
+    "Keepalive",
+    "Metadata",
+    "MetricsBackend",
+    "MultipartUpload",
+    "NoOpMetricsBackend",
+    "ObjectNotFound",
+    "ObjectstoreConnectionError",
+    "OperationResult",
+    "Part",
+    "Permission",
+    "Put",
+    "RateLimited",
+    "RequestError",
+    "SecretKey",
+    "ServerUnavailable",
+    "Session",
+    "TimeToIdle",
+    "TimeToLive",
+    "TokenProvider",
+    "Unauthorized",
+    "Usecase",
+]

@@ -1,0 +1,152 @@
+"""Preparing an upload: the body to stream, its size, and (for content keys) its digest.
+
+Nothing here reads a whole file into memory. A seekable binary file is streamed as it
+is (a content digest is computed in a first pass, then the file is rewound); anything
+else (pipes, text streams, files of unknown size) is spooled to a temporary file that
+stays in memory only up to :data:`SPOOL_MEMORY_LIMIT` bytes, counting and hashing on
+the way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import IO, Any, BinaryIO, cast
+
+from django.core.files.base import File
+
+__all__ = [
+    "CHUNK_SIZE",
+    "COMPRESSED_CONTENT_TYPES",
+    "SPOOL_MEMORY_LIMIT",
+    "PreparedUpload",
+    "content_type_for",
+    "original_filename",
+    "prepare_upload",
+]
+
+CHUNK_SIZE = 256 * 1024
+SPOOL_MEMORY_LIMIT = 1024 * 1024
+"""Spooled uploads move from memory to a temporary file beyond this many bytes."""
+
+COMPRESSED_CONTENT_TYPES = frozenset(
+    {
+        "application/gzip",
+        "application/x-7z-compressed",
+        "application/x-bzip2",
+        "application/x-rar-compressed",
+        "application/x-xz",
+        "application/zip",
+        "application/zstd",
+        "image/avif",
+        "image/gif",
+        "image/jpeg",
+        "image/png",
+        "image/webp",
+    }
+)
+"""Content types whose bytes are already compressed: stored without zstd.
+
+``audio/*`` and ``video/*`` are treated the same way.
+"""
+
+
+@dataclass
+class PreparedUpload:
+    body: BinaryIO
+    size: int
+    sha256: str | None
+
+
+def original_filename(content: Any, fallback: str) -> str:
+    """The upload's own file name, else the stored name's last part.
+
+    An opened objectstore file contributes the filename in its metadata, so copies keep
+    the name the user uploaded; other files their ``name``.
+    """
+    stored = getattr(getattr(content, "metadata", None), "filename", None)
+    if isinstance(stored, str) and stored:
+        return stored
+    name = getattr(content, "name", None)
+    if isinstance(name, str) and name:
+        return os.path.basename(name.replace("\\", "/")) or os.path.basename(fallback)
+    return os.path.basename(fallback)
+
+
+def content_type_for(content: Any, filename: str) -> str | None:
+    """``content.content_type`` of an ``UploadedFile``, else guessed from ``filename``."""
+    declared = getattr(content, "content_type", None)
+    if isinstance(declared, str) and declared:
+        return declared
+    return mimetypes.guess_type(filename)[0]
+
+
+def is_precompressed(content_type: str | None) -> bool:
+    """Whether ``content_type`` names an already-compressed format."""
+    if not content_type:
+        return False
+    base = content_type.split(";", 1)[0].strip().lower()
+    return base in COMPRESSED_CONTENT_TYPES or base.startswith(("audio/", "video/"))
+
+
+def _known_size(content: File[Any]) -> int | None:
+    try:
+        size = content.size
+    except (AttributeError, OSError, ValueError):
+        return None
+    return size if isinstance(size, int) and size >= 0 else None
+
+
+def _is_binary_seekable(content: File[Any]) -> bool:
+    try:
+        if not content.seekable():
+            return False
+        content.seek(0)
+        probe = content.read(0)
+        content.seek(0)
+    except (AttributeError, OSError, ValueError):
+        return False
+    return isinstance(probe, bytes)
+
+
+def _encoded_chunks(content: File[Any]) -> Iterator[bytes]:
+    for chunk in content.chunks(CHUNK_SIZE):
+        yield chunk.encode("utf-8") if isinstance(chunk, str) else bytes(chunk)
+
+
+@contextmanager
+def prepare_upload(content: File[Any], *, need_digest: bool) -> Iterator[PreparedUpload]:
+    """Yield what to send for ``content``; temporary spool files are removed afterwards."""
+    if _is_binary_seekable(content):
+        size = _known_size(content)
+        if size is not None:
+            digest = None
+            if need_digest:
+                hasher = hashlib.sha256()
+                for chunk in content.chunks(CHUNK_SIZE):
+                    hasher.update(chunk)
+                digest = hasher.hexdigest()
+                content.seek(0)
+            yield PreparedUpload(cast(BinaryIO, content), size, digest)
+            return
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_LIMIT)  # noqa: SIM115
+    try:
+        hasher = hashlib.sha256()
+        size = 0
+        for chunk in _encoded_chunks(content):
+            spool.write(chunk)
+            hasher.update(chunk)
+            size += len(chunk)
+        spool.seek(0)
+        yield PreparedUpload(
+            cast(BinaryIO, cast(IO[bytes], spool)),
+            size,
+            hasher.hexdigest() if need_digest else None,
+        )
+    finally:
+        spool.close()

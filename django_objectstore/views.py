@@ -1,0 +1,238 @@
+"""The download view: streams an object to the browser after the scope check.
+
+``GET|HEAD <prefix>/<name>`` (``django_objectstore:download``). In order:
+
+1. **Scope.** The name's scope must be the request's scope (the storage refuses
+   anything else). A refused or malformed name answers **404**, exactly like a
+   missing object, so a forged name learns nothing. A request *without* a scope is
+   refused (**403**) unless ``OBJECTSTORE["download_permission"]`` is set: that hook
+   then decides alone (e.g. staff users in the admin).
+2. **Permission hook.** ``OBJECTSTORE["download_permission"]``, a dotted path to
+   ``check(request, name) -> bool``; ``False`` answers **403**.
+3. **HTTP.** Content-Type, Content-Disposition (RFC 6266, ``filename*`` for non-ASCII),
+   ETag/Last-Modified with conditional GET (304/412), single byte ranges (206/416, see
+   :mod:`django_objectstore.http`), zstd objects passed through as
+   ``Content-Encoding: zstd`` when ``Accept-Encoding`` allows it and decompressed on the
+   fly otherwise.
+
+The body is streamed chunk by chunk from the objectstore response; nothing is held in
+memory. ``?storage=<alias>`` picks a ``STORAGES`` entry other than the default one.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import posixpath
+from collections.abc import Iterator
+from typing import IO, Any
+
+from django.core.exceptions import PermissionDenied, SuspiciousFileOperation
+from django.core.files.storage import InvalidStorageError, storages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import StreamingHttpResponse
+from django.utils.http import content_disposition_header, http_date
+from django.utils.module_loading import import_string
+from django.views.decorators.http import require_http_methods
+
+from django_objectstore import http
+from django_objectstore.conf import objectstore_settings
+from django_objectstore.scope import get_current_scope
+from django_objectstore.storage import ObjectstoreStorage
+from django_objectstore.storage_support import SIZE_METADATA, uncompressed_size
+from django_objectstore.wire.headers import ZSTD
+
+__all__ = ["INLINE_CONTENT_TYPES", "download"]
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 64 * 1024
+DEFAULT_ALIAS = "attachments"
+
+INLINE_CONTENT_TYPES = frozenset(
+    {
+        "application/pdf",
+        "image/avif",
+        "image/gif",
+        "image/jpeg",
+        "image/png",
+        "image/webp",
+        "text/plain",
+    }
+)
+"""Types a browser may show in place. Everything else (HTML, SVG, scripts...) is always
+sent as an attachment: user uploads must never run as pages of your site."""
+
+
+@require_http_methods(["GET", "HEAD"])
+def download(request: HttpRequest, name: str, **_: Any) -> HttpResponseBase:
+    """Stream the file ``name``; ``?download=1`` asks for ``attachment`` disposition.
+
+    Extra URL keyword arguments are ignored, so the view can be mounted under a URL
+    that carries the scope (``orgs/<org_id>/files/<path:name>``).
+    """
+    storage = _storage(request)
+    hook = _permission_hook()
+    if get_current_scope() is None and hook is None:
+        raise PermissionDenied(
+            "no objectstore scope is active for this request: configure "
+            'OBJECTSTORE["scope_resolver"] or OBJECTSTORE["download_permission"]'
+        )
+    try:
+        session, key = storage.open_session_for_name(name)
+    except (PermissionDenied, SuspiciousFileOperation, ValueError) as error:
+        raise Http404("no such file") from error
+    if hook is not None and not hook(request, name):
+        raise PermissionDenied("download refused by OBJECTSTORE['download_permission']")
+    result = session.get(key, decompress=False)
+    if result is None:
+        raise Http404("no such file")
+    payload = result.payload
+    try:
+        response = _respond(request, name, result.metadata, payload, session, key)
+    except BaseException:
+        payload.close()
+        raise
+    if not isinstance(response, StreamingHttpResponse):
+        payload.close()
+    return response
+
+
+def _storage(request: HttpRequest) -> ObjectstoreStorage:
+    alias = request.GET.get("storage") or _default_alias()
+    try:
+        storage = storages[alias]
+    except InvalidStorageError as error:
+        raise Http404("no such storage") from error
+    if not isinstance(storage, ObjectstoreStorage):
+        raise Http404("no such storage")
+    return storage
+
+
+def _default_alias() -> str:
+    """The only objectstore entry of ``STORAGES``, else ``"attachments"``."""
+    aliases = [
+        alias
+        for alias, config in storages.backends.items()
+        if config.get("BACKEND") == "django_objectstore.storage.ObjectstoreStorage"
+    ]
+    return aliases[0] if len(aliases) == 1 else DEFAULT_ALIAS
+
+
+def _permission_hook() -> Any:
+    path = objectstore_settings.download_permission
+    return import_string(path) if path else None
+
+
+def _respond(
+    request: HttpRequest, name: str, metadata: Any, payload: IO[bytes], session: Any, key: str
+) -> HttpResponseBase:
+    compressed = metadata.compression == ZSTD
+    passthrough = compressed and http.accepts_encoding(
+        request.headers.get("Accept-Encoding"), ZSTD
+    )
+    decompress = compressed and not passthrough
+    etag = http.make_etag(name, metadata.time_created, metadata.size, passthrough)
+    last_modified = metadata.time_created
+    headers = {"ETag": etag, "Cache-Control": "private", "X-Content-Type-Options": "nosniff"}
+    if last_modified is not None:
+        headers["Last-Modified"] = http_date(last_modified.timestamp())
+    if compressed:
+        headers["Vary"] = "Accept-Encoding"
+    precondition = http.evaluate_preconditions(
+        method=request.method or "GET",
+        etag=etag,
+        last_modified=last_modified,
+        if_match=request.headers.get("If-Match"),
+        if_unmodified_since=request.headers.get("If-Unmodified-Since"),
+        if_none_match=request.headers.get("If-None-Match"),
+        if_modified_since=request.headers.get("If-Modified-Since"),
+    )
+    if precondition is not http.Precondition.PROCEED:
+        return _bare(precondition.value, headers)
+
+    range_header = request.headers.get("Range")
+    if not http.if_range_allows(
+        request.headers.get("If-Range"), etag=etag, last_modified=last_modified
+    ):
+        range_header = None
+    # The decompressed size is recorded by the storage on save; for objects written by
+    # other clients it costs a counting pass, so it is only asked for a range.
+    total = metadata.size if not decompress else None
+    if decompress and (range_header or SIZE_METADATA in metadata.custom):
+        total = uncompressed_size(session, key, metadata)
+    try:
+        byte_range = http.parse_range(range_header, total) if total is not None else None
+    except http.RangeNotSatisfiable:
+        return _bare(416, {**headers, "Content-Range": f"bytes */{total}"})
+
+    source: IO[bytes] = payload
+    if decompress:
+        payload.close()
+        fresh = session.get(key)  # decompressed by the client
+        if fresh is None:
+            raise Http404("no such file")
+        source = fresh.payload
+    headers.update(_entity_headers(request, name, metadata, passthrough, total is not None))
+    status, start, length = 200, 0, total
+    if byte_range is not None and total is not None:
+        status, start, length = 206, byte_range.start, byte_range.length
+        headers["Content-Range"] = byte_range.content_range(total)
+    if length is not None:
+        headers["Content-Length"] = str(length)
+    if request.method == "HEAD":
+        source.close()
+        return _bare(status, headers)
+    response = StreamingHttpResponse(_stream(source, start, length), status=status)
+    for header, value in headers.items():
+        response[header] = value
+    return response
+
+
+def _entity_headers(
+    request: HttpRequest, name: str, metadata: Any, passthrough: bool, ranges: bool
+) -> dict[str, str]:
+    filename = metadata.filename or posixpath.basename(name)
+    content_type = metadata.content_type or (
+        mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    )
+    as_attachment = request.GET.get("download") not in (None, "", "0") or (
+        content_type.split(";")[0].strip().lower() not in INLINE_CONTENT_TYPES
+    )
+    headers = {
+        "Content-Type": content_type,
+        "Content-Disposition": content_disposition_header(as_attachment, filename) or "",
+        "Accept-Ranges": "bytes" if ranges else "none",
+    }
+    if passthrough:
+        headers["Content-Encoding"] = ZSTD
+    return headers
+
+
+def _bare(status: int, headers: dict[str, str]) -> HttpResponse:
+    response = HttpResponse(status=status)
+    for header, value in headers.items():
+        response[header] = value
+    if status in (304, 416, 412):
+        del response["Content-Type"]
+    return response
+
+
+def _stream(source: IO[bytes], start: int, length: int | None) -> Iterator[bytes]:
+    """The bytes ``[start, start + length)`` of ``source``, then close it."""
+    try:
+        while start > 0:
+            skipped = source.read(min(start, CHUNK_SIZE))
+            if not skipped:
+                return
+            start -= len(skipped)
+        remaining = length
+        while remaining is None or remaining > 0:
+            chunk = source.read(CHUNK_SIZE if remaining is None else min(remaining, CHUNK_SIZE))
+            if not chunk:
+                return
+            if remaining is not None:
+                remaining -= len(chunk)
+            yield chunk
+    finally:
+        source.close()

@@ -1,0 +1,64 @@
+"""Organizations own projects; projects own attachments stored in objectstore.
+
+Each attachment lives in its project's scope (``org=<id>;project=<id>``), taken from
+the row itself, so saving works anywhere: in a view, in the admin, in a shell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django.db import models
+
+from django_objectstore.fields import ObjectstoreFileField
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Project(models.Model):
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="projects"
+    )
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="unique_project_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization} / {self.name}"
+
+
+def attachment_scope(attachment: Attachment) -> Mapping[str, object]:
+    """The scope of an attachment's object: its project's organization and project."""
+    return {"org": attachment.project.organization_id, "project": attachment.project_id}
+
+
+class Attachment(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="attachments")
+    file = ObjectstoreFileField(storage="attachments", scope=attachment_scope, delete_orphans=True)
+    original_name = models.CharField(max_length=255, blank=True)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.original_name or self.file.name
+
+
+class Report(models.Model):
+    """A file without a ``scope`` callable: it goes to the scope active when it is saved
+    (the request's, or a ``with objectstore_scope(...)`` block in a task)."""
+
+    title = models.CharField(max_length=100)
+    file = ObjectstoreFileField()
+
+    def __str__(self) -> str:
+        return self.title

@@ -1,0 +1,57 @@
+"""Fixtures of the management command tests: the example site's attachments on the test
+server, with a time-to-idle usecase so ``objectstore_keepalive`` has work to do."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+from django.test import override_settings
+
+from django_objectstore.pytest_plugin import ObjectstoreServer
+from django_objectstore.storage import ObjectstoreStorage
+from testproject.example.models import Attachment, Organization, Project
+
+TTI = "tti:1h"
+
+
+def storage_config(base_url: str, usecase: str, **options: Any) -> dict[str, Any]:
+    return {
+        "BACKEND": "django_objectstore.storage.ObjectstoreStorage",
+        "OPTIONS": {"alias": "attachments", "base_url": base_url, "usecase": usecase, **options},
+    }
+
+
+@pytest.fixture
+def tti_storage(
+    objectstore_server: ObjectstoreServer, objectstore_usecase: str
+) -> Iterator[ObjectstoreStorage]:
+    """The example site's ``attachments`` storage on the test server, expiring by ``tti:1h``."""
+    config = storage_config(str(objectstore_server), objectstore_usecase, expiration_policy=TTI)
+    with override_settings(STORAGES={**settings.STORAGES, "attachments": config}):
+        storage = storages["attachments"]
+        assert isinstance(storage, ObjectstoreStorage)
+        try:
+            yield storage
+        finally:
+            storage.close()
+
+
+@pytest.fixture
+def project(db: None) -> Project:
+    organization = Organization.objects.create(name="Acme")
+    return Project.objects.create(organization=organization, name="Rockets")
+
+
+@pytest.fixture
+def make_attachment(project: Project) -> Callable[..., Attachment]:
+    def make(content: bytes = b"hello", name: str = "note.txt", into: Project | None = None) -> Attachment:
+        attachment = Attachment(project=into or project, original_name=name)
+        attachment.file.save(name, ContentFile(content), save=True)
+        return attachment
+
+    return make

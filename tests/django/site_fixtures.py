@@ -1,0 +1,41 @@
+"""Fixtures of the field, scope, view and example-site tests.
+
+``attachments_storage`` points the example site's ``attachments`` storage at the
+session's real objectstore server (a fresh usecase per test, so tests never see each
+other's objects). Import the fixtures a module needs and list them in ``usefixtures``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.conf import settings
+from django.core.files.storage import storages
+from django.test import override_settings
+
+from django_objectstore.pytest_plugin import ObjectstoreServer
+from django_objectstore.storage import ObjectstoreStorage
+
+
+@pytest.fixture
+def attachments_storage(
+    objectstore_server: ObjectstoreServer, objectstore_usecase: str
+) -> Iterator[ObjectstoreStorage]:
+    """The ``attachments`` storage on the test server, zstd-compressed like the example."""
+    config = {
+        "BACKEND": "django_objectstore.storage.ObjectstoreStorage",
+        "OPTIONS": {
+            "alias": "attachments",
+            "base_url": str(objectstore_server),
+            "usecase": objectstore_usecase,
+            "compression": "zstd",
+        },
+    }
+    with override_settings(STORAGES={**settings.STORAGES, "attachments": config}):
+        storage = storages["attachments"]
+        assert isinstance(storage, ObjectstoreStorage)
+        try:
+            yield storage
+        finally:
+            storage.close()
