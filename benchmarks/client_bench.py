@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
 import os
 import resource
 import socket
@@ -192,6 +193,15 @@ def _small_ops(put_get: PutGet, threads: int, seconds: float) -> tuple[float, fl
     return total / (time.perf_counter() - start), (_cpu() - cpu) / total * 1e6
 
 
+def _guarded(measure: Callable[[], tuple[float, float]]) -> tuple[float, float]:
+    """A failed measurement (e.g. a timeout) is reported as NaN instead of ending the run."""
+    try:
+        return measure()
+    except Exception as error:
+        print(f"measurement failed: {error!r}", file=sys.stderr)
+        return math.nan, math.nan
+
+
 def worker(kind: str, phase: str, url: str, seconds: float, large_mib: int) -> dict[str, float]:
     factories = {"ours": _ours, "official": _official, "urllib3": _raw}
     size = large_mib * MIB
@@ -201,13 +211,14 @@ def worker(kind: str, phase: str, url: str, seconds: float, large_mib: int) -> d
         if phase == "small":
             put_get("warmup", SMALL)
             for threads in (1, 8):
-                rate, cpu = _small_ops(put_get, threads, seconds)
+                rate, cpu = _guarded(lambda: _small_ops(put_get, threads, seconds))  # noqa: B023
                 results[f"small ops/s {threads}T {compression}"] = rate
                 results[f"small CPU us/op {threads}T {compression}"] = cpu
         else:
             for name, run in (("upload", upload), ("download", download)):
                 cpu = _cpu()
-                results[f"{name} MB/s {compression}"] = size / MIB / run(size)
+                elapsed = _guarded(lambda: (run(size), 0.0))[0]  # noqa: B023
+                results[f"{name} MB/s {compression}"] = size / MIB / elapsed
                 results[f"{name} CPU s/GiB {compression}"] = (_cpu() - cpu) * 1024 / (size / MIB)
     results[f"peak RSS MiB {phase}"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return results

@@ -40,6 +40,9 @@ class HashingReader:
         return data
 
 
+STATUSES = ("copied", "skipped", "would copy", "failed")
+
+
 @dataclass
 class CopyOutcome:
     pk: object
@@ -121,7 +124,7 @@ def copy_field(
         .iterator(chunk_size=chunk_size)
     )
     for instance in rows:
-        old_name = getattr(instance, attname)
+        old_name: str = getattr(instance, attname).name or ""
         if is_objectstore_name(old_name):
             yield CopyOutcome(instance.pk, old_name, old_name, "skipped", "already in objectstore")
             continue

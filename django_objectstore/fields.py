@@ -18,7 +18,8 @@ callable, else from the active scope (the request's, set by
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from os import PathLike
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -50,9 +51,10 @@ class ObjectstoreFieldFile(FieldFile):
 
     def save(self, name: str, content: File[Any], save: bool = True) -> None:
         super().save(name, content, save=False)
-        # Recorded before the row is written: if the row never commits, the upload is
-        # deleted (see django_objectstore.transactions).
-        record_upload(self.storage, self.name, self.instance)
+        if self.name:
+            # Recorded before the row is written: if the row never commits, the upload
+            # is deleted (see django_objectstore.transactions).
+            record_upload(self.storage, self.name, self.instance)
         if save:
             self.instance.save()
 
@@ -88,6 +90,9 @@ class ObjectstoreFileField(FileField):
                 f"instance and returning a mapping such as {{'org': 42}}, not {scope!r}"
             )
         alias = storage if isinstance(storage, str) else None
+        given: Storage | Callable[[], Storage] | None = (
+            None if isinstance(storage, str) else storage
+        )
         self.storage_alias: str | None = None  # resolve nothing while FileField initialises
         self.scope = scope
         self.delete_orphans = delete_orphans
@@ -96,12 +101,12 @@ class ObjectstoreFileField(FileField):
             verbose_name,
             name,
             upload_to=upload_to,
-            storage=None if alias is not None else storage,
+            storage=given,
             **kwargs,
         )
         self.storage_alias = alias
 
-    @property  # type: ignore[override]
+    @property
     def storage(self) -> Storage:
         if self.storage_alias is not None:
             return storages[self.storage_alias]
@@ -111,7 +116,7 @@ class ObjectstoreFileField(FileField):
     def storage(self, value: Storage) -> None:
         self._storage = value
 
-    def deconstruct(self) -> tuple[str, str, list[Any], dict[str, Any]]:
+    def deconstruct(self) -> tuple[str, str, Sequence[Any], dict[str, Any]]:
         alias, self.storage_alias = self.storage_alias, None  # do not resolve the alias
         try:
             name, _, args, kwargs = super().deconstruct()
@@ -152,24 +157,24 @@ class ObjectstoreFileField(FileField):
             )
         return current
 
-    def generate_filename(self, instance: Model | None, filename: str) -> str:
+    def generate_filename(self, instance: Model | None, filename: str | PathLike[str]) -> str:
         if instance is None:
             raise ValueError(f"{self._label()}: a file name needs the model instance")
         scopes = self.scope_for(instance)
         derived = super().generate_filename(instance, filename)
         return f"{format_scopes(scopes)}/{derived}"
 
-    def contribute_to_class(self, cls: type[Model], name: str, private_only: bool = False) -> None:
-        super().contribute_to_class(cls, name, private_only=private_only)
+    def contribute_to_class(
+        self, cls: type[Model], name: str, private_only: bool = False, **kwargs: Any
+    ) -> None:
+        super().contribute_to_class(cls, name, private_only=private_only, **kwargs)
         if cls.__module__ == "__fake__" or cls._meta.abstract:
             return  # historical models in migrations keep no signal handlers
         uid = f"django_objectstore:{cls._meta.label}.{name}"
         signals.post_save.connect(self._post_save, sender=cls, weak=False, dispatch_uid=uid)
         if self.delete_orphans:
             signals.post_init.connect(self._remember, sender=cls, weak=False, dispatch_uid=uid)
-            signals.post_delete.connect(
-                self._post_delete, sender=cls, weak=False, dispatch_uid=uid
-            )
+            signals.post_delete.connect(self._post_delete, sender=cls, weak=False, dispatch_uid=uid)
 
     # -- signal handlers -------------------------------------------------------------
 
@@ -203,5 +208,5 @@ class ObjectstoreFileField(FileField):
 def _name_of(value: object) -> str:
     """The stored name held by a field value; ``""`` for a file not uploaded yet."""
     if isinstance(value, FieldFile):
-        return (value.name or "") if value._committed else ""
+        return (value.name or "") if getattr(value, "_committed", True) else ""
     return value if isinstance(value, str) else ""

@@ -161,7 +161,5 @@ def if_range_allows(if_range: str | None, *, etag: str, last_modified: datetime 
         return False  # weak validators never satisfy If-Range
     since = parse_http_date_safe(value)
     return (
-        since is not None
-        and last_modified is not None
-        and int(last_modified.timestamp()) == since
+        since is not None and last_modified is not None and int(last_modified.timestamp()) == since
     )

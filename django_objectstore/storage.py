@@ -107,6 +107,7 @@ class ObjectstoreStorage(Storage):
         alias: str | None = None,
         **unknown: Any,
     ) -> None:
+        # Must stay the first statement: the parameters are exactly the local names here.
         given = dict(locals())
         for name in ("self", "unknown", "__class__"):
             given.pop(name, None)

@@ -25,12 +25,12 @@ import logging
 import mimetypes
 import posixpath
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import Any, Protocol
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, SuspiciousFileOperation
 from django.core.files.storage import InvalidStorageError, storages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
-from django.http import StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils.http import content_disposition_header, http_date
 from django.utils.module_loading import import_string
 from django.views.decorators.http import require_http_methods
@@ -43,6 +43,13 @@ from django_objectstore.storage_support import SIZE_METADATA, uncompressed_size
 from django_objectstore.wire.headers import ZSTD
 
 __all__ = ["INLINE_CONTENT_TYPES", "download"]
+
+
+class _Readable(Protocol):
+    def read(self, n: int = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
 
 logger = logging.getLogger(__name__)
 
@@ -111,12 +118,21 @@ def _storage(request: HttpRequest) -> ObjectstoreStorage:
 
 def _default_alias() -> str:
     """The only objectstore entry of ``STORAGES``, else ``"attachments"``."""
+    backends: dict[str, Any] = settings.STORAGES
     aliases = [
         alias
-        for alias, config in storages.backends.items()
-        if config.get("BACKEND") == "django_objectstore.storage.ObjectstoreStorage"
+        for alias, config in backends.items()
+        if _is_objectstore_backend(config.get("BACKEND", ""))
     ]
     return aliases[0] if len(aliases) == 1 else DEFAULT_ALIAS
+
+
+def _is_objectstore_backend(path: str) -> bool:
+    try:
+        backend = import_string(path)
+    except ImportError:
+        return False
+    return isinstance(backend, type) and issubclass(backend, ObjectstoreStorage)
 
 
 def _permission_hook() -> Any:
@@ -125,12 +141,10 @@ def _permission_hook() -> Any:
 
 
 def _respond(
-    request: HttpRequest, name: str, metadata: Any, payload: IO[bytes], session: Any, key: str
+    request: HttpRequest, name: str, metadata: Any, payload: _Readable, session: Any, key: str
 ) -> HttpResponseBase:
     compressed = metadata.compression == ZSTD
-    passthrough = compressed and http.accepts_encoding(
-        request.headers.get("Accept-Encoding"), ZSTD
-    )
+    passthrough = compressed and http.accepts_encoding(request.headers.get("Accept-Encoding"), ZSTD)
     decompress = compressed and not passthrough
     etag = http.make_etag(name, metadata.time_created, metadata.size, passthrough)
     last_modified = metadata.time_created
@@ -166,7 +180,7 @@ def _respond(
     except http.RangeNotSatisfiable:
         return _bare(416, {**headers, "Content-Range": f"bytes */{total}"})
 
-    source: IO[bytes] = payload
+    source: _Readable = payload
     if decompress:
         payload.close()
         fresh = session.get(key)  # decompressed by the client
@@ -218,7 +232,7 @@ def _bare(status: int, headers: dict[str, str]) -> HttpResponse:
     return response
 
 
-def _stream(source: IO[bytes], start: int, length: int | None) -> Iterator[bytes]:
+def _stream(source: _Readable, start: int, length: int | None) -> Iterator[bytes]:
     """The bytes ``[start, start + length)`` of ``source``, then close it."""
     try:
         while start > 0:

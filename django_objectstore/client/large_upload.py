@@ -36,7 +36,13 @@ from django_objectstore.wire.expiration import ExpirationPolicy
 if TYPE_CHECKING:
     from django_objectstore.client.session import Session
 
-__all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_PART_SIZE", "put_large", "uses_multipart"]
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "DEFAULT_PART_SIZE",
+    "put_large",
+    "remaining_size",
+    "uses_multipart",
+]
 
 DEFAULT_PART_SIZE = 16 * 1024 * 1024
 DEFAULT_CONCURRENCY = 4
@@ -62,7 +68,10 @@ def uses_multipart(session: Session, contents: object) -> bool:
         return False
     if not hasattr(contents, "read"):
         return False
-    size = remaining_size(contents)  # type: ignore[arg-type]
+    try:
+        size = remaining_size(contents)  # type: ignore[arg-type]
+    except (OSError, ValueError, AttributeError):
+        return False  # e.g. a closed or half-implemented file: let the normal upload decide
     return size is not None and size >= threshold
 
 

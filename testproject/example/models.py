@@ -50,7 +50,7 @@ class Attachment(models.Model):
         ordering = ["-uploaded_at", "-id"]
 
     def __str__(self) -> str:
-        return self.original_name or self.file.name
+        return self.original_name or self.file.name or ""
 
 
 class Report(models.Model):

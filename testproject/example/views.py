@@ -16,9 +16,7 @@ from testproject.example.models import Attachment, Organization, Project
 def index(request: HttpRequest) -> HttpResponse:
     form = ProjectForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        organization, _ = Organization.objects.get_or_create(
-            name=form.cleaned_data["organization"]
-        )
+        organization, _ = Organization.objects.get_or_create(name=form.cleaned_data["organization"])
         project, _ = Project.objects.get_or_create(
             organization=organization, name=form.cleaned_data["project"]
         )

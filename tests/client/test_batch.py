@@ -311,3 +311,20 @@ def test_keepalives_stream_in_flat_memory() -> None:
     small = _peak_memory_of_keepalives(1_000)
     large = _peak_memory_of_keepalives(6_000)
     assert large < small * 1.5 + 256 * 1024, (small, large)
+
+
+def test_batch_grows_a_small_connection_pool_to_the_concurrency(
+    objectstore_server: object, objectstore_usecase: str
+) -> None:
+    client = Client(str(objectstore_server), connection_kwargs={"maxsize": 1})
+    session = client.session(Usecase(objectstore_usecase), org=1)
+    results = list(run_batch(session, [Head("a")], concurrency=4))
+    assert results[0].ok
+    assert client.transport.pool.pool.maxsize >= 4  # type: ignore[attr-defined]
+
+
+def test_bad_arguments_are_refused_before_any_request(session: Session) -> None:
+    with pytest.raises(ValueError, match="concurrency"):
+        run_batch(session, [], concurrency=0)
+    with pytest.raises(ValueError, match="max_operations"):
+        run_batch(session, [], max_operations=1001)

@@ -167,3 +167,39 @@ def test_session_repr_and_usecase_string(objectstore_server: ObjectstoreServer) 
     session: Session = Client(str(objectstore_server)).session("attachments", org=1)
     assert session.usecase.name == "attachments"
     assert "attachments/org=1/" in repr(session)
+
+
+def test_propagate_traces_adds_sentry_headers() -> None:
+    import sentry_sdk
+
+    seen: list[dict[str, str]] = []
+
+    class Recording:
+        def __init__(self) -> None:
+            self.app = create_app(
+                ServerConfig(storage=StorageConfig(type="memory"), auth=AuthConfig(enforce=False))
+            )
+
+        def handle(self, request: Request) -> Response:
+            seen.append(dict(request.headers))
+            return self.app.handle(request)
+
+    transport = InProcessTransport("memory://traces", Recording())  # type: ignore[arg-type]
+    client = Client("memory://traces", propagate_traces=True, transport=transport)
+    sentry_sdk.init(traces_sample_rate=1.0)
+    try:
+        with sentry_sdk.start_transaction(name="t"):
+            client.session(Usecase("attachments")).head("k")
+    finally:
+        sentry_sdk.init()
+    assert "sentry-trace" in seen[-1]
+
+
+def test_session_batch_delegates_to_the_batch_runner() -> None:
+    from django_objectstore.client import Get, Head, Put
+
+    session = Client("memory://batch-delegation").session(Usecase("attachments"), org=1)
+    results = list(session.batch([Put(b"one", key="a"), Head("a")], concurrency=1))
+    assert all(result.ok for result in results)
+    (get,) = list(session.batch([Get("a")]))
+    assert get.payload == b"one"

@@ -49,7 +49,9 @@ def project(db: None) -> Project:
 
 @pytest.fixture
 def make_attachment(project: Project) -> Callable[..., Attachment]:
-    def make(content: bytes = b"hello", name: str = "note.txt", into: Project | None = None) -> Attachment:
+    def make(
+        content: bytes = b"hello", name: str = "note.txt", into: Project | None = None
+    ) -> Attachment:
         attachment = Attachment(project=into or project, original_name=name)
         attachment.file.save(name, ContentFile(content), save=True)
         return attachment

@@ -77,7 +77,9 @@ def test_an_embedded_storage_passes(configure: Any, tmp_path: Path) -> None:
 def test_a_ttl_usecase_round_trip_passes(
     configure: Any, objectstore_server: ObjectstoreServer, objectstore_usecase: str
 ) -> None:
-    config = storage_config(str(objectstore_server), objectstore_usecase, expiration_policy="ttl:1h")
+    config = storage_config(
+        str(objectstore_server), objectstore_usecase, expiration_policy="ttl:1h"
+    )
     configure(attachments=config)
     out, _ = check(verbosity=0)
     assert out == ""

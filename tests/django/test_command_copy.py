@@ -70,7 +70,10 @@ def copy(*args: str, **options: Any) -> tuple[str, str]:
     out, err = StringIO(), StringIO()
     options.setdefault("model", FIELD)
     options.setdefault("from_storage", "legacy")
-    call_command("objectstore_copy", *args, stdout=out, stderr=err, **options)
+    try:
+        call_command("objectstore_copy", *args, stdout=out, stderr=err, **options)
+    except CommandError as error:
+        raise CommandError(f"{error}\n{err.getvalue()}") from error
     return out.getvalue(), err.getvalue()
 
 
@@ -87,7 +90,10 @@ def test_copies_every_file_and_rewrites_the_rows(rows: list[Attachment], legacy:
     for i, attachment in enumerate(rows):
         assert stored(attachment) == (legacy / "uploads" / f"doc{i}.txt").read_bytes()
         scopes, _ = split_name(attachment.file.name or "")
-        assert scopes == (("org", str(attachment.project.organization_id)), ("project", str(attachment.project_id)))
+        assert scopes == (
+            ("org", str(attachment.project.organization_id)),
+            ("project", str(attachment.project_id)),
+        )
     assert (legacy / "uploads" / "doc0.txt").exists()
 
 
@@ -145,6 +151,7 @@ def test_verbosity_0_prints_nothing(rows: list[Attachment]) -> None:
     assert (out, err) == ("", "")
 
 
+@pytest.mark.django_db
 def test_a_field_without_scope_callable_needs_scope(legacy: Path) -> None:
     (legacy / "r.txt").write_bytes(b"report")
     report = Report.objects.create(title="r", file="r.txt")

@@ -118,7 +118,9 @@ class TestRefresh:
         with pytest.raises(CommandError, match="example.Nope"):
             run(model=["example.Nope"])
 
-    @pytest.mark.parametrize("option", [{"batch_size": 0}, {"batch_size": 1001}, {"concurrency": 0}])
+    @pytest.mark.parametrize(
+        "option", [{"batch_size": 0}, {"batch_size": 1001}, {"concurrency": 0}]
+    )
     def test_invalid_sizes_are_errors(self, option: dict[str, int]) -> None:
         with pytest.raises(CommandError):
             run(**option)

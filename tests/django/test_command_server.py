@@ -53,8 +53,16 @@ def server_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str,
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "testproject.settings", "PYTHONPATH": str(ROOT)}
     env = {k: v for k, v in env.items() if not k.startswith("OS__")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "django", "objectstore_server", "--addr", "127.0.0.1:0",
-         "--path", str(data)],
+        [
+            sys.executable,
+            "-m",
+            "django",
+            "objectstore_server",
+            "--addr",
+            "127.0.0.1:0",
+            "--path",
+            str(data),
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -11,10 +11,10 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.test import Client
 from django.urls import path
+from site_fixtures import attachments_storage  # noqa: F401
 
 from django_objectstore.storage import ObjectstoreStorage
 from django_objectstore.transactions import discard_rolled_back_uploads
-from site_fixtures import attachments_storage  # noqa: F401
 from testproject.example.models import Attachment, Organization, Project
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("attachments_storage")]
@@ -38,7 +38,8 @@ def project() -> Project:
     return Project.objects.create(organization=organization, name="Rockets")
 
 
-def _exists(storage: ObjectstoreStorage, name: str) -> bool:
+def _exists(storage: ObjectstoreStorage, name: str | None) -> bool:
+    assert name
     return storage.exists(name)
 
 
@@ -115,7 +116,7 @@ def failing_upload_view(request: HttpRequest, project_id: int) -> HttpResponse:
             attachment = Attachment.objects.create(
                 project=project, file=ContentFile(request.body, "upload.bin")
             )
-            uploaded.append(attachment.file.name)
+            uploaded.append(str(attachment.file.name))
             raise Boom
     except Boom:
         return HttpResponse(status=409)
@@ -161,10 +162,13 @@ def test_rolled_back_delete_keeps_the_object(
 ) -> None:
     attachment = Attachment.objects.create(project=project, file=ContentFile(b"x", "x.txt"))
     pk = attachment.pk
-    with django_capture_on_commit_callbacks(execute=True):
-        with pytest.raises(Boom), transaction.atomic():
-            attachment.delete()
-            raise Boom
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(Boom),
+        transaction.atomic(),
+    ):
+        attachment.delete()
+        raise Boom
     assert Attachment.objects.filter(pk=pk).exists()
     assert _exists(attachments_storage, attachment.file.name)
 
@@ -178,7 +182,7 @@ def test_replacing_a_file_deletes_the_old_object_after_commit(
     loaded = Attachment.objects.get(pk=attachment.pk)
     old = loaded.file.name
     with django_capture_on_commit_callbacks(execute=True):
-        loaded.file = ContentFile(b"v2", "v2.txt")  # type: ignore[assignment]
+        loaded.file = ContentFile(b"v2", "v2.txt")
         loaded.save()
     assert loaded.file.name != old
     assert not _exists(attachments_storage, old)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync, iscoroutinefunction
@@ -48,7 +49,7 @@ urlpatterns = [
 ]
 
 
-def _scope_of(response: HttpResponse) -> object:
+def _scope_of(response: Any) -> object:
     assert response.status_code == 200
     return json.loads(response.content)["scope"]
 
@@ -86,7 +87,7 @@ def test_invalid_scope_from_the_resolver_names_the_resolver() -> None:
 
 
 def test_async_request_gets_its_scope_and_resets_it() -> None:
-    async def run() -> tuple[HttpResponse, object]:
+    async def run() -> tuple[Any, object]:
         response = await AsyncClient().get("/async/orgs/7/projects/8/")
         return response, get_current_scope()
 

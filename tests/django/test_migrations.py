@@ -59,4 +59,3 @@ def test_field_deconstructs_to_the_alias_not_a_storage() -> None:
     _, _, _, kwargs = field.deconstruct()
     assert "storage" not in kwargs  # the default alias, "attachments"
     assert set(kwargs) == {"scope", "delete_orphans"}
-

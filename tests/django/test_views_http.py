@@ -44,7 +44,9 @@ def test_parse_range_ignores_what_it_cannot_serve(header: str | None) -> None:
     assert parse_range(header, 100) is None
 
 
-@pytest.mark.parametrize(("header", "size"), [("bytes=100-", 100), ("bytes=-0", 100), ("bytes=-1", 0)])
+@pytest.mark.parametrize(
+    ("header", "size"), [("bytes=100-", 100), ("bytes=-0", 100), ("bytes=-1", 0)]
+)
 def test_parse_range_beyond_the_end_is_not_satisfiable(header: str, size: int) -> None:
     with pytest.raises(RangeNotSatisfiable):
         parse_range(header, size)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.files.storage import InvalidStorageError, storages
+from django.core.files.storage import InvalidStorageError, Storage, storages
 from django.core.management.base import BaseCommand, CommandError
 
-from django_objectstore.copying import copy_field
-from django_objectstore.references import select_sources
+from django_objectstore.copying import STATUSES, copy_field
+from django_objectstore.references import FieldSource, select_sources
+from django_objectstore.storage import ObjectstoreStorage
 
 
 def parse_scope(text: str) -> dict[str, str]:
@@ -17,7 +18,7 @@ def parse_scope(text: str) -> dict[str, str]:
     scope: dict[str, str] = {}
     for item in text.split(","):
         name, sep, value = item.partition("=")
-        if not sep or not name or not value:
+        if not sep or not name.strip() or not value.strip():
             raise CommandError(f"--scope must look like org=1,project=2, got {text!r}")
         scope[name.strip()] = value.strip()
     return scope
@@ -32,7 +33,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
-            "--model", required=True, metavar="APP_LABEL.MODEL.FIELD", help="The field to move."
+            "--model", required=True, metavar="APP_LABEL.MODEL[.FIELD]", help="The field to move."
         )
         parser.add_argument(
             "--from-storage",
@@ -53,22 +54,19 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        sources = select_sources([options["model"]], tti_only=False)
-        if len(sources) != 1:
-            raise CommandError(f"--model must name exactly one field, not {options['model']!r}")
-        try:
-            from_storage = storages[options["from_storage"]]
-        except InvalidStorageError as error:
-            raise CommandError(f"--from-storage: {error}") from error
+        if options["batch_size"] < 1:
+            raise CommandError("--batch-size must be at least 1")
+        source = self._source(options["model"])
+        from_storage = self._from_storage(options["from_storage"])
         scope = parse_scope(options["scope"]) if options["scope"] else None
-        if scope is None and sources[0].field.scope is None:
+        if scope is None and source.field.scope is None:
             raise CommandError(
-                f"{sources[0].label} has no scope callable; pass --scope org=...,project=..."
+                f"{source.label} has no scope callable; pass --scope org=...,project=..."
             )
-        counts = {"copied": 0, "skipped": 0, "would copy": 0, "failed": 0}
+        counts = dict.fromkeys(STATUSES, 0)
         verbosity = int(options["verbosity"])
         for outcome in copy_field(
-            sources[0],
+            source,
             from_storage,
             scope=scope,
             dry_run=options["dry_run"],
@@ -80,9 +78,30 @@ class Command(BaseCommand):
                 self.stderr.write(f"failed: pk={outcome.pk} {outcome.old_name!r}: {outcome.error}")
             elif verbosity >= 2:
                 self.stdout.write(
-                    f"{outcome.status}: pk={outcome.pk} {outcome.old_name!r} -> {outcome.new_name!r}"
+                    f"{outcome.status}: pk={outcome.pk} {outcome.old_name!r} "
+                    f"-> {outcome.new_name!r}"
                 )
         if verbosity:
             self.stdout.write(", ".join(f"{status} {n}" for status, n in counts.items()))
         if counts["failed"]:
             raise CommandError(f"{counts['failed']} file(s) could not be copied")
+
+    def _source(self, label: str) -> FieldSource:
+        sources = select_sources([label], tti_only=False)
+        if len(sources) != 1:
+            names = ", ".join(s.label for s in sources)
+            raise CommandError(f"--model must name exactly one field; {label!r} matches {names}")
+        sources[0].storage  # noqa: B018 (CommandError unless it is an ObjectstoreStorage)
+        return sources[0]
+
+    def _from_storage(self, alias: str) -> Storage:
+        try:
+            storage = storages[alias]
+        except InvalidStorageError as error:
+            raise CommandError(f"--from-storage: {error}") from error
+        if isinstance(storage, ObjectstoreStorage):
+            raise CommandError(
+                f"--from-storage {alias!r} is an ObjectstoreStorage; this command copies "
+                "files into objectstore from another kind of storage"
+            )
+        return storage

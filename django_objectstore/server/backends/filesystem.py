@@ -3,7 +3,8 @@
 Layout (names encoded by :mod:`.fs_paths`, so no key can leave its directory)::
 
     <root>/
-      .locks/<hh>/<hh>                       lock files (flock), created on demand
+      .locks/<hh>/<hh>                       per-object lock files (flock), on demand
+      .locks/tree                            directory creation/removal lock
       <usecase>/<name>=<value>/.../objects/<shard>/<key>
       <usecase>/objects/<shard>/<key>        (no scopes)
       .../objects/<shard>/.<random>.draft    uploads in progress
@@ -41,6 +42,7 @@ from django_objectstore.server.backends.fs_io import (
     DIR_MODE,
     Draft,
     ObjectLocks,
+    TreeLock,
     fsync_dir,
 )
 from django_objectstore.server.backends.fs_paths import ObjectPath, object_path
@@ -148,6 +150,7 @@ class FilesystemBackend:
                 "directory: point it at a directory or a path that does not exist yet"
             ) from None
         self._locks = ObjectLocks(self.root)
+        self._tree = TreeLock(self.root)
         self._fsync = fsync
 
     def _sync_dir(self, directory: str) -> None:
@@ -159,7 +162,7 @@ class FilesystemBackend:
 
     def put(self, location: ObjectLocation, metadata: ObjectMetadata, body: BodyReader) -> int:
         path = object_path(location)
-        draft = Draft(self.root, path.directory, sync=self._fsync)
+        draft = Draft(self.root, path.directory, self._tree, sync=self._fsync)
         size = 0
         try:
             draft.write(encode_header(location, metadata))
@@ -210,7 +213,7 @@ class FilesystemBackend:
                 new = update(copy.deepcopy(current.metadata))
                 if new is None:
                     return current.metadata
-                draft = Draft(self.root, path.directory, sync=self._fsync)
+                draft = Draft(self.root, path.directory, self._tree, sync=self._fsync)
                 try:
                     draft.write(encode_header(location, new))
                     draft.copy_from(current.fileno(), current.payload_offset, current.size)
@@ -235,7 +238,7 @@ class FilesystemBackend:
 
     def sweep(self, now: datetime) -> int:
         """Remove expired objects and stale drafts; returns the number of objects removed."""
-        return sweep_tree(self.root, now, self._remove_if_expired)
+        return sweep_tree(self.root, now, self._remove_if_expired, self._tree)
 
     def _remove_if_expired(self, location: ObjectLocation, file_path: str, now: datetime) -> bool:
         """Delete the object at ``file_path`` if, checked again under its lock, it expired."""

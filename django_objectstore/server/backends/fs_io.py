@@ -11,7 +11,7 @@ import os
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from typing import IO
 
 from django_objectstore.server.backends.fs_paths import DRAFT_SUFFIX, LOCKS_DIR, ObjectPath
@@ -20,8 +20,9 @@ CHUNK = 64 * 1024
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_MKDIR_ATTEMPTS = 20
-"""A sweep may remove an empty directory between our ``mkdir`` and ``open``; retry."""
+_DRAFT_ATTEMPTS = 20
+TREE_LOCK = "tree"
+"""``.locks/tree``: held shared while creating directories, exclusively while removing."""
 
 
 def fsync_dir(path: str) -> None:
@@ -56,26 +57,53 @@ def ensure_dirs(root: str, parts: Sequence[str], *, sync: bool = True) -> str:
     return path
 
 
+class TreeLock:
+    """Keeps the sweep from removing a directory between a writer's ``mkdir`` and ``open``.
+
+    Writers that find a directory missing create it and their file while holding
+    ``.locks/tree`` shared; the sweep removes empty directories while holding it
+    exclusively. An ``flock`` on separately opened descriptors excludes threads of one
+    process as well as other processes.
+    """
+
+    def __init__(self, root: str) -> None:
+        self._path = os.path.join(ensure_dirs(root, (LOCKS_DIR,), sync=False), TREE_LOCK)
+
+    @contextmanager
+    def hold(self, *, exclusive: bool) -> Iterator[None]:
+        fd = os.open(self._path, os.O_RDWR | os.O_CREAT | _CLOEXEC, FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            yield
+        finally:
+            os.close(fd)
+
+
 def open_creating_dirs(
-    root: str, directory: Sequence[str], name: str, flags: int, *, sync: bool = True
+    root: str,
+    directory: Sequence[str],
+    name: str,
+    flags: int,
+    *,
+    sync: bool = True,
+    tree: TreeLock | None = None,
 ) -> tuple[str, int]:
     """``os.open`` a new file (mode 0600), creating missing directories (0700) first.
 
-    Tries the open first: directories usually exist already. A sweep may remove an
-    empty directory between our ``mkdir`` and ``open``, hence the retries.
+    Tries the open first: directories usually exist already, and a directory holding
+    a file cannot be removed. Otherwise creates the directories and the file under
+    ``tree`` (shared), so a concurrent sweep cannot remove them in between.
     """
     path = os.path.join(root, *directory)
-    for attempt in range(_MKDIR_ATTEMPTS):
-        try:
-            return path, os.open(os.path.join(path, name), flags | _CLOEXEC, FILE_MODE)
-        except FileNotFoundError:
-            if attempt == _MKDIR_ATTEMPTS - 1:
-                raise
-            try:
-                ensure_dirs(root, directory, sync=sync)
-            except FileNotFoundError:
-                continue
-    raise AssertionError("unreachable")
+    target = os.path.join(path, name)
+    flags |= _CLOEXEC
+    try:
+        return path, os.open(target, flags, FILE_MODE)
+    except FileNotFoundError:
+        pass
+    with tree.hold(exclusive=False) if tree is not None else nullcontext():
+        ensure_dirs(root, directory, sync=sync)
+        return path, os.open(target, flags, FILE_MODE)
 
 
 def still_named(fd: int, path: str) -> bool:
@@ -95,12 +123,16 @@ class Draft:
     the kernel drops the lock when the writing process dies.
     """
 
-    def __init__(self, root: str, directory: Sequence[str], *, sync: bool = True) -> None:
+    def __init__(
+        self, root: str, directory: Sequence[str], tree: TreeLock, *, sync: bool = True
+    ) -> None:
         self._sync = sync
-        for _attempt in range(_MKDIR_ATTEMPTS):
+        for _attempt in range(_DRAFT_ATTEMPTS):
             name = f".{uuid.uuid4().hex}{DRAFT_SUFFIX}"
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
-            self.directory, fd = open_creating_dirs(root, directory, name, flags, sync=sync)
+            self.directory, fd = open_creating_dirs(
+                root, directory, name, flags, sync=sync, tree=tree
+            )
             self.path = os.path.join(self.directory, name)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)

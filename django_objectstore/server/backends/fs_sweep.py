@@ -4,9 +4,10 @@ The sweep reads each object's header without a lock (cheap), and only for candid
 takes the object's lock and checks again, so an object replaced or renewed meanwhile
 is kept. Drafts are removed only when no process holds their ``flock`` (a writer holds
 it from creation to publication; the kernel drops it when the writer dies) and they
-are older than :data:`DRAFT_MAX_AGE`. Empty directories are removed with ``rmdir``,
-which fails harmlessly on a directory that gained an entry; writers retry when a
-directory they just created disappears.
+are older than :data:`DRAFT_MAX_AGE`. Empty directories are removed with ``rmdir``
+under the exclusive tree lock (:class:`.fs_io.TreeLock`), which writers creating
+directories hold shared, so no directory disappears between a writer's ``mkdir`` and
+``open``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from datetime import datetime, timedelta
 
 from django_objectstore.server.backends.base import ObjectLocation
 from django_objectstore.server.backends.fs_format import CorruptObjectError, read_header
-from django_objectstore.server.backends.fs_io import still_named
+from django_objectstore.server.backends.fs_io import TreeLock, still_named
 from django_objectstore.server.backends.fs_paths import is_draft_name, is_object_name
 
 logger = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 RemoveIfExpired = Callable[[ObjectLocation, str, datetime], bool]
 
 
-def sweep_tree(root: str, now: datetime, remove_if_expired: RemoveIfExpired) -> int:
+def sweep_tree(root: str, now: datetime, remove_if_expired: RemoveIfExpired, tree: TreeLock) -> int:
     """Sweep every usecase directory under ``root``; returns how many objects went."""
     removed = 0
     with os.scandir(root) as entries:
@@ -50,7 +51,7 @@ def sweep_tree(root: str, now: datetime, remove_if_expired: RemoveIfExpired) -> 
                         removed += 1
                 except (OSError, CorruptObjectError) as error:
                     logger.warning("sweep skipped %s: %s", file_path, error)
-            _remove_if_empty(directory)
+            _remove_if_empty(directory, tree)
     return removed
 
 
@@ -86,6 +87,12 @@ def remove_stale_draft(file_path: str, now: datetime) -> bool:
         os.close(fd)
 
 
-def _remove_if_empty(directory: str) -> None:
-    with suppress(OSError):  # not empty (the usual case), or already gone
+def _remove_if_empty(directory: str, tree: TreeLock) -> None:
+    try:
+        with os.scandir(directory) as entries:
+            if next(entries, None) is not None:
+                return  # the usual case, checked without taking the lock
+    except FileNotFoundError:
+        return
+    with tree.hold(exclusive=True), suppress(OSError):  # gained an entry, or gone
         os.rmdir(directory)
