@@ -37,6 +37,8 @@ START_DEADLINE = 20.0
 class Result:
     name: str
     small_ops: float = 0.0
+    put_ops: float = 0.0
+    get_ops: float = 0.0
     upload_mbs: float = 0.0
     download_mbs: float = 0.0
     rss_small_mib: float = 0.0
@@ -83,19 +85,25 @@ def _blocks(total: int) -> Iterator[bytes]:
         yield BLOCK
 
 
-def small_ops(pool: urllib3.HTTPConnectionPool, put: str, get: str, seconds: float) -> float:
-    """PUT+GET pairs of 1 KiB objects per second (each pair counts as two operations)."""
+def small_ops(
+    pool: urllib3.HTTPConnectionPool, put: str, get: str, seconds: float
+) -> tuple[float, float, float]:
+    """1 KiB objects: (PUT+GET operations, PUTs, GETs) per second, PUT then GET per key."""
     count = 0
+    put_time = get_time = 0.0
     deadline = time.perf_counter() + seconds
-    start = time.perf_counter()
     while time.perf_counter() < deadline:
         key = f"k{count % 1000}"
+        t0 = time.perf_counter()
         response = pool.request("PUT", put.format(key=key), body=SMALL)
         assert response.status in (200, 201), response.status
+        t1 = time.perf_counter()
         response = pool.request("GET", get.format(key=key))
         assert response.status == 200 and len(response.data) == len(SMALL), response.status
+        get_time += time.perf_counter() - t1
+        put_time += t1 - t0
         count += 1
-    return 2 * count / (time.perf_counter() - start)
+    return 2 * count / (put_time + get_time), count / put_time, count / get_time
 
 
 def upload(pool: urllib3.HTTPConnectionPool, path: str, size: int) -> float:
@@ -173,10 +181,12 @@ def run_all(args: argparse.Namespace) -> list[Result]:
                 small_ops(target.pool, target.paths["small_put"], target.paths["small_get"], 0.2)
             for _ in range(args.rounds):
                 for t in targets:
-                    ops = small_ops(
+                    ops, puts, gets = small_ops(
                         t.pool, t.paths["small_put"], t.paths["small_get"], args.seconds
                     )
                     t.result.small_ops = max(t.result.small_ops, ops)
+                    t.result.put_ops = max(t.result.put_ops, puts)
+                    t.result.get_ops = max(t.result.get_ops, gets)
             for t in targets:
                 t.result.rss_small_mib = t.server.peak_rss_mib()
             for _ in range(args.large_rounds):
@@ -200,19 +210,21 @@ def print_table(results: list[Result], large_mib: int) -> None:
     base = results[0]
     print(f"\nServer over HTTP (urllib3, one connection; large object {large_mib} MiB)")
     header = (
-        f"{'server':<24} {'1KiB ops/s':>11} {'ratio':>6} {'up MB/s':>9} {'ratio':>6}"
-        f" {'down MB/s':>10} {'ratio':>6} {'RSS small':>10} {'RSS large':>10}"
+        f"{'server':<24} {'1KiB ops/s':>10} {'ratio':>5} {'PUT/s':>6} {'GET/s':>6}"
+        f" {'up MB/s':>8} {'ratio':>5} {'down MB/s':>9} {'ratio':>5}"
+        f" {'RSS small':>9} {'RSS large':>9}"
     )
     print(header)
     print("-" * len(header))
     for r in results:
         print(
-            f"{r.name:<24} {r.small_ops:>11.0f} {r.small_ops / base.small_ops:>6.0%}"
-            f" {r.upload_mbs:>9.0f} {r.upload_mbs / base.upload_mbs:>6.0%}"
-            f" {r.download_mbs:>10.0f} {r.download_mbs / base.download_mbs:>6.0%}"
-            f" {r.rss_small_mib:>8.0f}Mi {r.rss_large_mib:>8.0f}Mi"
+            f"{r.name:<24} {r.small_ops:>10.0f} {r.small_ops / base.small_ops:>5.0%}"
+            f" {r.put_ops:>6.0f} {r.get_ops:>6.0f}"
+            f" {r.upload_mbs:>8.0f} {r.upload_mbs / base.upload_mbs:>5.0%}"
+            f" {r.download_mbs:>9.0f} {r.download_mbs / base.download_mbs:>5.0%}"
+            f" {r.rss_small_mib:>7.0f}Mi {r.rss_large_mib:>7.0f}Mi"
         )
-    print("(ops/s count PUT and GET separately; RSS is the server's peak, VmHWM)")
+    print("(best of interleaved rounds; RSS is the server process's peak, VmHWM)")
 
 
 def parser() -> argparse.ArgumentParser:

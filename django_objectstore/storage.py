@@ -8,8 +8,8 @@ constructor arguments (see ``docs/settings.md``). Names are ``<scope>/<key>``
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -21,23 +21,12 @@ from django.urls import reverse
 from django.utils.deconstruct import deconstructible
 
 from django_objectstore import storage_options as opts
-from django_objectstore.client import (
-    Client,
-    Forbidden,
-    GetResponse,
-    Metadata,
-    ObjectNotFound,
-    ObjectstoreConnectionError,
-    RequestError,
-    SecretKey,
-    Session,
-    Unauthorized,
-    Usecase,
-)
+from django_objectstore.client import Client, GetResponse, Metadata, SecretKey, Session, Usecase
 from django_objectstore.exceptions import ObjectstoreStorageError
-from django_objectstore.expiration import parse_duration_option, parse_expiration_policy
+from django_objectstore.expiration import parse_duration_option
 from django_objectstore.files import ObjectstoreFile, ObjectStream, check_mode
 from django_objectstore.names import join_name, looks_scoped, split_name
+from django_objectstore.storage_errors import translate_errors
 from django_objectstore.storage_support import (
     SIZE_METADATA,
     default_base_url,
@@ -130,7 +119,7 @@ class ObjectstoreStorage(Storage):
         self.signing_key = options.get("signing_key")
         self.signing_kid = options.get("signing_kid")
         self.client_options = dict(options.get("client_options") or {})
-        self.usecase = self._make_usecase(options)
+        self.usecase = opts.build_usecase(options)
         self.compression = self.usecase.compression
         self.expiration_policy = self.usecase.expiration_policy
         self._lock = threading.Lock()
@@ -155,20 +144,6 @@ class ObjectstoreStorage(Storage):
                 merged[name] = value
         merged.update({k: v for k, v in given.items() if k not in opts.OPTION_NAMES})
         return merged
-
-    @staticmethod
-    def _make_usecase(options: Mapping[str, Any]) -> Usecase:
-        value = options.get("usecase") or opts.DEFAULT_USECASE
-        base = value if isinstance(value, Usecase) else None
-        name = base.name if base is not None else str(value)
-        compression = options.get("compression") or (base.compression if base else "zstd")
-        policy: ExpirationPolicy | None
-        if options.get("expiration_policy") is not None:
-            policy = parse_expiration_policy(options["expiration_policy"])
-        else:
-            policy = base.expiration_policy if base else None
-        threshold = base.multipart_threshold if base else Usecase(name).multipart_threshold
-        return Usecase(name, compression, policy, multipart_threshold=threshold)
 
     def resolved_base_url(self) -> str:
         """``base_url``, else ``OBJECTSTORE["base_url"]``, else an embedded store."""
@@ -242,28 +217,13 @@ class ObjectstoreStorage(Storage):
         self.check_scope(scopes, name)
         return self.session_for(scopes), key
 
-    @contextmanager
-    def translate_errors(self, operation: str, name: str) -> Iterator[None]:
-        """Map client exceptions to the Django storage's error policy."""
-        where = (
-            f"{operation} of {name!r} in storage {self.display_alias!r} "
-            f"(usecase {self.usecase.name!r})"
+    def translate_errors(self, operation: str, name: str) -> AbstractContextManager[None]:
+        """Map client exceptions to the storage's error policy (see ``storage_errors``)."""
+        return translate_errors(
+            operation,
+            name,
+            lambda: (self.display_alias, self.usecase.name, self.resolved_base_url()),
         )
-        try:
-            yield
-        except ObjectNotFound as exc:
-            raise FileNotFoundError(f"{where}: no such object") from exc
-        except (Unauthorized, Forbidden) as exc:
-            raise PermissionDenied(f"{where} was refused by objectstore: {exc}") from exc
-        except ObjectstoreConnectionError as exc:
-            raise self._error(
-                f"{where} failed: cannot reach objectstore at {self.resolved_base_url()}: {exc}",
-                operation,
-                name,
-                None,
-            ) from exc
-        except RequestError as exc:
-            raise self._error(f"{where} failed: {exc}", operation, name, exc.status) from exc
 
     def _error(
         self, message: str, operation: str, name: str, status: int | None

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from django_objectstore.client.usecase import DEFAULT_MULTIPART_THRESHOLD, Usecase
 from django_objectstore.expiration import parse_duration_option, parse_expiration_policy
+from django_objectstore.wire.expiration import ExpirationPolicy
 from django_objectstore.wire.paths import validate_usecase
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "OPTION_NAMES",
     "URL_MODES",
     "OptionProblem",
+    "build_usecase",
     "client_option_names",
     "find_problems",
     "validate_base_url",
@@ -272,3 +275,18 @@ def _client_option_problems(client_options: object) -> list[OptionProblem]:
         )
         for name in sorted(set(client_options) - set(valid))
     ]
+
+
+def build_usecase(options: Mapping[str, Any]) -> Usecase:
+    """The client ``Usecase`` from validated options (``usecase`` may be a ``Usecase``)."""
+    value = options.get("usecase") or DEFAULT_USECASE
+    base = value if isinstance(value, Usecase) else None
+    name = base.name if base is not None else str(value)
+    compression = options.get("compression") or (base.compression if base else "zstd")
+    policy: ExpirationPolicy | None
+    if options.get("expiration_policy") is not None:
+        policy = parse_expiration_policy(options["expiration_policy"])
+    else:
+        policy = base.expiration_policy if base else None
+    threshold = base.multipart_threshold if base else DEFAULT_MULTIPART_THRESHOLD
+    return Usecase(name, compression, policy, multipart_threshold=threshold)

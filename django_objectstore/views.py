@@ -24,12 +24,14 @@ from __future__ import annotations
 import logging
 import mimetypes
 import posixpath
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Generator
 from typing import Any, Protocol
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, SuspiciousFileOperation
 from django.core.files.storage import InvalidStorageError, storages
+from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils.http import content_disposition_header, http_date
 from django.utils.module_loading import import_string
@@ -91,15 +93,17 @@ def download(request: HttpRequest, name: str, **_: Any) -> HttpResponseBase:
         raise Http404("no such file") from error
     if hook is not None and not hook(request, name):
         raise PermissionDenied("download refused by OBJECTSTORE['download_permission']")
-    result = session.get(key, decompress=False)
-    if result is None:
-        raise Http404("no such file")
-    payload = result.payload
-    try:
-        response = _respond(request, name, result.metadata, payload, session, key)
-    except BaseException:
-        payload.close()
-        raise
+    # Client errors become the storage's (PermissionDenied, ObjectstoreStorageError).
+    with storage.translate_errors("download", name):
+        result = session.get(key, decompress=False)
+        if result is None:
+            raise Http404("no such file")
+        payload = result.payload
+        try:
+            response = _respond(request, name, result.metadata, payload, session, key)
+        except BaseException:
+            payload.close()
+            raise
     if not isinstance(response, StreamingHttpResponse):
         payload.close()
     return response
@@ -197,7 +201,11 @@ def _respond(
     if request.method == "HEAD":
         source.close()
         return _bare(status, headers)
-    response = StreamingHttpResponse(_stream(source, start, length), status=status)
+    chunks = _stream(source, start, length)
+    # Under ASGI a plain iterator would be read to the end into memory by Django before
+    # sending; an async iterator streams.
+    streamed = _astream(chunks) if isinstance(request, ASGIRequest) else chunks
+    response = StreamingHttpResponse(streamed, status=status)
     for header, value in headers.items():
         response[header] = value
     return response
@@ -232,7 +240,7 @@ def _bare(status: int, headers: dict[str, str]) -> HttpResponse:
     return response
 
 
-def _stream(source: _Readable, start: int, length: int | None) -> Iterator[bytes]:
+def _stream(source: _Readable, start: int, length: int | None) -> Generator[bytes, None, None]:
     """The bytes ``[start, start + length)`` of ``source``, then close it."""
     try:
         while start > 0:
@@ -250,3 +258,13 @@ def _stream(source: _Readable, start: int, length: int | None) -> Iterator[bytes
             yield chunk
     finally:
         source.close()
+
+
+async def _astream(chunks: Generator[bytes, None, None]) -> AsyncIterator[bytes]:
+    """``chunks`` for ASGI: each blocking read runs in a worker thread."""
+    read = sync_to_async(next, thread_sensitive=False)
+    try:
+        while (chunk := await read(chunks, None)) is not None:
+            yield chunk
+    finally:
+        await sync_to_async(chunks.close, thread_sensitive=False)()

@@ -27,6 +27,7 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_POOL_SIZE = 10
 _DRAIN_LIMIT = 64 * 1024
 _UPLOAD_BLOCK = 256 * 1024
+_FILE_BLOCK = 64 * 1024  # see compression.CHUNK_SIZE
 
 
 class HttpResponse:
@@ -160,5 +161,5 @@ def _slices(data: bytes) -> Iterator[bytes]:
 
 
 def _blocks(file: Any) -> Iterator[bytes]:
-    while chunk := file.read(_UPLOAD_BLOCK):
+    while chunk := file.read(_FILE_BLOCK):
         yield chunk

@@ -136,12 +136,18 @@ def _take(chunks: Iterator[bytes]) -> tuple[bytes, bool]:
 class ASGIAdapter:
     """An ASGI application serving ``handler`` (usually the core's ``App``).
 
+    ``inline=True`` runs requests whose body is already in memory on the event loop
+    instead of a worker thread. That saves two thread wake-ups per request (about a
+    third of the cost of a small request) but is only safe when the core never blocks,
+    i.e. over the memory backend. Streamed uploads always use a worker thread.
+
     ``max_workers`` bounds the threads running the core; each in-flight request that
     streams a body holds one.
     """
 
-    def __init__(self, handler: Handler, *, max_workers: int = 64) -> None:
+    def __init__(self, handler: Handler, *, inline: bool = False, max_workers: int = 64) -> None:
         self.handler = handler
+        self.inline = inline
         self.executor = ThreadPoolExecutor(max_workers, thread_name_prefix="objectstore")
 
     def close(self) -> None:
@@ -183,7 +189,12 @@ class ASGIAdapter:
             body=body,
         )
         try:
-            response, first, done = await loop.run_in_executor(self.executor, self._run, request)
+            if self.inline and streaming is None:
+                response, first, done = self._run(request)
+            else:
+                response, first, done = await loop.run_in_executor(
+                    self.executor, self._run, request
+                )
         except ClientDisconnected:
             logger.info("client disconnected during upload: %s %s", request.method, request.path)
             return
@@ -234,7 +245,10 @@ class ASGIAdapter:
             data = first
             while not done and not gone.is_set():
                 await send({"type": "http.response.body", "body": data, "more_body": True})
-                data, done = await loop.run_in_executor(self.executor, _take, chunks)
+                if self.inline:
+                    data, done = _take(chunks)
+                else:
+                    data, done = await loop.run_in_executor(self.executor, _take, chunks)
             if not gone.is_set():
                 await send({"type": "http.response.body", "body": data, "more_body": False})
         finally:

@@ -18,6 +18,9 @@ class StorageConfig:
     type: StorageType = "filesystem"
     path: str = "data"
     """Root directory of the filesystem backend (relative to the working directory)."""
+    fsync: bool = True
+    """Flush every write to disk before it becomes visible. Turning it off keeps writes
+    atomic and safe from a killed process, but not from a power loss: for test stores."""
 
 
 @dataclass

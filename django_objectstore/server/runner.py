@@ -97,6 +97,22 @@ class Sweeper:
                 logger.info("swept %d expired objects", removed)
 
 
+def never_blocks(app: Any) -> bool:
+    """Whether ``app`` stores in memory, so its requests can run on the event loop.
+
+    A backend says so with a true ``nonblocking`` attribute; the memory backend is
+    recognised as well.
+    """
+    backend = getattr(getattr(app, "engine", None), "backend", None)
+    if backend is None:
+        return False
+    if getattr(backend, "nonblocking", False):
+        return True
+    from django_objectstore.server.backends.memory import MemoryBackend
+
+    return isinstance(backend, MemoryBackend)
+
+
 def _sweep_interval(app: Any) -> float:
     config = getattr(app, "config", None)
     interval = getattr(config, "sweep_interval", None)
@@ -108,6 +124,7 @@ class ServerThread:
 
     ``url`` is ``http://host:port`` once :meth:`start` returns. ``sweep_interval``
     (seconds) defaults to the app's ``config.sweep_interval``; ``0`` disables sweeping.
+    ``inline`` (see :class:`~.asgi.ASGIAdapter`) defaults to :func:`never_blocks`.
     """
 
     def __init__(
@@ -117,13 +134,14 @@ class ServerThread:
         port: int = 0,
         *,
         sweep_interval: float | None = None,
+        inline: bool | None = None,
         log_level: str = "warning",
     ) -> None:
         self.app = app
         self.host = host
         self._requested_port = port
         self.port = port
-        self.adapter = ASGIAdapter(app)
+        self.adapter = ASGIAdapter(app, inline=never_blocks(app) if inline is None else inline)
         self.sweeper = Sweeper(
             app, _sweep_interval(app) if sweep_interval is None else sweep_interval
         )
@@ -133,6 +151,9 @@ class ServerThread:
             loop="asyncio",
             lifespan="on",
             log_level=log_level,
+            # None: leave the process's logging configuration alone (we run inside
+            # test sessions and Django projects); uvicorn's records propagate.
+            log_config=None,
             access_log=False,
             server_header=False,
             timeout_keep_alive=30,

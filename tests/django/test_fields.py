@@ -7,6 +7,9 @@ from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.files.base import ContentFile
 from django.core.files.storage import InMemoryStorage
 from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.test import Client
+from django.urls import path
 from site_fixtures import attachments_storage  # noqa: F401
 
 from django_objectstore.fields import ObjectstoreFileField
@@ -57,6 +60,24 @@ def test_file_without_scope_callable_takes_the_active_scope() -> None:
     with objectstore_scope(org=7, project="p1"):
         report = Report.objects.create(title="t", file=ContentFile(b"report", "r.csv"))
     assert str(report.file.name).startswith("org=7;project=p1/")
+
+
+def report_view(request: HttpRequest, org_id: int, project_id: int) -> HttpResponse:
+    report = Report.objects.create(title="r", file=ContentFile(request.body, "r.csv"))
+    return HttpResponse(report.file.name)
+
+
+urlpatterns = [path("orgs/<int:org_id>/projects/<int:project_id>/reports/", report_view)]
+
+
+@pytest.mark.urls(__name__)
+def test_file_saved_in_a_request_takes_the_request_scope() -> None:
+    response = Client().generic("POST", "/orgs/5/projects/6/reports/", b"a,b\n")
+    assert response.status_code == 200
+    name = response.content.decode()
+    assert name.startswith("org=5;project=6/")
+    with objectstore_scope(org=5, project=6), Report.objects.get().file.open("rb") as handle:
+        assert handle.read() == b"a,b\n"
 
 
 def test_file_without_any_scope_raises_an_error_naming_both_fixes() -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
+from typing import Any
+
 import pytest
 import zstandard
+from asgiref.sync import async_to_sync
 from django.core.files.base import ContentFile
 from django.http import HttpRequest
-from django.test import Client, override_settings
+from django.test import AsyncClient, Client, override_settings
 from django.urls import reverse
 from site_fixtures import attachments_storage  # noqa: F401
 
@@ -234,3 +238,19 @@ def test_permission_hook_refusal_answers_403(project: Project) -> None:
 def test_post_is_not_allowed(project: Project) -> None:
     attachment = _attach(project)
     assert Client().post(_url(project, attachment.file.name)).status_code == 405
+
+
+def test_download_under_asgi_streams_through_an_async_iterator(project: Project) -> None:
+    attachment = _attach(project)
+    url = _url(project, attachment.file.name)
+
+    async def fetch() -> tuple[bool, bytes]:
+        response: Any = await AsyncClient().get(url, headers={"Range": "bytes=5-"})
+        parts = [part async for part in response.streaming_content]
+        return response.is_async, b"".join(parts)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Django warns when it must buffer a sync iterator
+        is_async, body = async_to_sync(fetch)()
+    assert is_async
+    assert body == TEXT[5:]

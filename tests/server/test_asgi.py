@@ -6,12 +6,15 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import urllib3
 
+from django_objectstore.server.app import App, create_app
+from django_objectstore.server.config import AuthConfig, ServerConfig, StorageConfig
 from django_objectstore.server.messages import Request, Response
-from django_objectstore.server.runner import ServerThread
+from django_objectstore.server.runner import ServerThread, never_blocks
 
 MIB = 1024 * 1024
 
@@ -216,3 +219,34 @@ def test_connections_are_kept_alive(echo: tuple[EchoCore, str]) -> None:
         pool = manager.connection_from_url(url)
         assert pool.num_connections == 1
         assert pool.num_requests == 3
+
+
+def test_inline_mode_runs_small_requests_and_still_streams_uploads(
+    http: urllib3.PoolManager,
+) -> None:
+    core = EchoCore()
+    with ServerThread(core, inline=True) as server:
+        assert server.adapter.inline
+        small = http.request("PUT", server.url + "/s", body=b"a" * 10, timeout=10).json()
+        big = http.request(
+            "PUT", server.url + "/b", body=(b"b" * MIB for _ in range(8)), chunked=True, timeout=10
+        ).json()
+    assert small["size"] == 10
+    assert big["size"] == 8 * MIB
+
+
+def test_inline_mode_streams_downloads(http: urllib3.PoolManager) -> None:
+    core = StreamCore(8 * MIB)
+    with ServerThread(core, inline=True) as server:
+        response = http.request("GET", server.url + "/d", timeout=10)
+    assert len(response.data) == 8 * MIB
+    assert core.bodies[0].closed.is_set()
+
+
+def test_memory_backend_apps_run_inline_and_filesystem_apps_do_not(tmp_path: Path) -> None:
+    def app(storage: StorageConfig) -> App:
+        return create_app(ServerConfig(storage=storage, auth=AuthConfig(enforce=False)))
+
+    assert never_blocks(app(StorageConfig(type="memory")))
+    assert not never_blocks(app(StorageConfig(type="filesystem", path=str(tmp_path))))
+    assert not never_blocks(EchoCore())

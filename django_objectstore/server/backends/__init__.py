@@ -15,7 +15,7 @@ def create_backend(config: StorageConfig) -> Backend:
     if config.type == "filesystem":
         from django_objectstore.server.backends.filesystem import FilesystemBackend
 
-        return FilesystemBackend(config.path)
+        return FilesystemBackend(config.path, fsync=config.fsync)
     raise ValueError(
         f"unknown storage type {config.type!r} (OS__STORAGE__TYPE): use filesystem or memory"
     )
