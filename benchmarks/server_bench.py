@@ -157,9 +157,18 @@ def _targets(
         ("null ASGI app", null, env, null_paths),
         ("adapter + null core", [*null, "--core"], env, null_paths),
     ]
-    for storage in ("filesystem", "memory"):
-        storage_env = {**env, "OS__STORAGE__TYPE": storage, "OS__STORAGE__PATH": root}
-        specs.append((f"objectstore ({storage})", server, storage_env, OBJECT_PATHS))
+    for name, storage, fsync in (
+        ("filesystem", "filesystem", "true"),
+        ("fs, no fsync", "filesystem", "false"),
+        ("memory", "memory", "true"),
+    ):
+        storage_env = {
+            **env,
+            "OS__STORAGE__TYPE": storage,
+            "OS__STORAGE__PATH": os.path.join(root, name.replace(" ", "")),
+            "OS__STORAGE__FSYNC": fsync,
+        }
+        specs.append((f"objectstore ({name})", server, storage_env, OBJECT_PATHS))
     return specs
 
 

@@ -83,7 +83,8 @@ def _start(root: Path, auth: Any, clock: OffsetClock) -> tuple[ServerThread, App
 
     config = ServerConfig(
         http_addr="127.0.0.1:0",
-        storage=StorageConfig(type="filesystem", path=str(root)),
+        # No fsync: writes stay atomic, and a test store need not survive a power loss.
+        storage=StorageConfig(type="filesystem", path=str(root), fsync=False),
         auth=auth,
         # Tests decide when to sweep (``server.app.engine.sweep()``), so moving the
         # clock never deletes objects behind a test's back.

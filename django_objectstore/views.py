@@ -25,6 +25,7 @@ import logging
 import mimetypes
 import posixpath
 from collections.abc import AsyncIterator, Generator
+from datetime import datetime
 from typing import Any, Protocol
 
 from asgiref.sync import sync_to_async
@@ -38,6 +39,7 @@ from django.utils.module_loading import import_string
 from django.views.decorators.http import require_http_methods
 
 from django_objectstore import http
+from django_objectstore.client import Metadata, Session
 from django_objectstore.conf import objectstore_settings
 from django_objectstore.scope import get_current_scope
 from django_objectstore.storage import ObjectstoreStorage
@@ -145,33 +147,25 @@ def _permission_hook() -> Any:
 
 
 def _respond(
-    request: HttpRequest, name: str, metadata: Any, payload: _Readable, session: Any, key: str
+    request: HttpRequest,
+    name: str,
+    metadata: Metadata,
+    payload: _Readable,
+    session: Session,
+    key: str,
 ) -> HttpResponseBase:
     compressed = metadata.compression == ZSTD
     passthrough = compressed and http.accepts_encoding(request.headers.get("Accept-Encoding"), ZSTD)
     decompress = compressed and not passthrough
     etag = http.make_etag(name, metadata.time_created, metadata.size, passthrough)
-    last_modified = metadata.time_created
-    headers = {"ETag": etag, "Cache-Control": "private", "X-Content-Type-Options": "nosniff"}
-    if last_modified is not None:
-        headers["Last-Modified"] = http_date(last_modified.timestamp())
-    if compressed:
-        headers["Vary"] = "Accept-Encoding"
-    precondition = http.evaluate_preconditions(
-        method=request.method or "GET",
-        etag=etag,
-        last_modified=last_modified,
-        if_match=request.headers.get("If-Match"),
-        if_unmodified_since=request.headers.get("If-Unmodified-Since"),
-        if_none_match=request.headers.get("If-None-Match"),
-        if_modified_since=request.headers.get("If-Modified-Since"),
-    )
+    headers = _validator_headers(etag, metadata.time_created, vary=compressed)
+    precondition = _preconditions(request, etag, metadata.time_created)
     if precondition is not http.Precondition.PROCEED:
         return _bare(precondition.value, headers)
 
     range_header = request.headers.get("Range")
     if not http.if_range_allows(
-        request.headers.get("If-Range"), etag=etag, last_modified=last_modified
+        request.headers.get("If-Range"), etag=etag, last_modified=metadata.time_created
     ):
         range_header = None
     # The decompressed size is recorded by the storage on save; for objects written by
@@ -184,13 +178,7 @@ def _respond(
     except http.RangeNotSatisfiable:
         return _bare(416, {**headers, "Content-Range": f"bytes */{total}"})
 
-    source: _Readable = payload
-    if decompress:
-        payload.close()
-        fresh = session.get(key)  # decompressed by the client
-        if fresh is None:
-            raise Http404("no such file")
-        source = fresh.payload
+    source = _decompressed(session, key, payload) if decompress else payload
     headers.update(_entity_headers(request, name, metadata, passthrough, total is not None))
     status, start, length = 200, 0, total
     if byte_range is not None and total is not None:
@@ -211,8 +199,40 @@ def _respond(
     return response
 
 
+def _validator_headers(etag: str, last_modified: datetime | None, *, vary: bool) -> dict[str, str]:
+    headers = {"ETag": etag, "Cache-Control": "private", "X-Content-Type-Options": "nosniff"}
+    if last_modified is not None:
+        headers["Last-Modified"] = http_date(last_modified.timestamp())
+    if vary:
+        headers["Vary"] = "Accept-Encoding"
+    return headers
+
+
+def _preconditions(
+    request: HttpRequest, etag: str, last_modified: datetime | None
+) -> http.Precondition:
+    return http.evaluate_preconditions(
+        method=request.method or "GET",
+        etag=etag,
+        last_modified=last_modified,
+        if_match=request.headers.get("If-Match"),
+        if_unmodified_since=request.headers.get("If-Unmodified-Since"),
+        if_none_match=request.headers.get("If-None-Match"),
+        if_modified_since=request.headers.get("If-Modified-Since"),
+    )
+
+
+def _decompressed(session: Session, key: str, payload: _Readable) -> _Readable:
+    """A second GET that the client decompresses (the first one passes bytes through)."""
+    payload.close()
+    fresh = session.get(key)
+    if fresh is None:
+        raise Http404("no such file")
+    return fresh.payload
+
+
 def _entity_headers(
-    request: HttpRequest, name: str, metadata: Any, passthrough: bool, ranges: bool
+    request: HttpRequest, name: str, metadata: Metadata, passthrough: bool, ranges: bool
 ) -> dict[str, str]:
     filename = metadata.filename or posixpath.basename(name)
     content_type = metadata.content_type or (
@@ -262,9 +282,13 @@ def _stream(source: _Readable, start: int, length: int | None) -> Generator[byte
 
 async def _astream(chunks: Generator[bytes, None, None]) -> AsyncIterator[bytes]:
     """``chunks`` for ASGI: each blocking read runs in a worker thread."""
-    read = sync_to_async(next, thread_sensitive=False)
+    read = sync_to_async(_next_chunk, thread_sensitive=False)
     try:
-        while (chunk := await read(chunks, None)) is not None:
+        while (chunk := await read(chunks)) is not None:
             yield chunk
     finally:
         await sync_to_async(chunks.close, thread_sensitive=False)()
+
+
+def _next_chunk(chunks: Generator[bytes, None, None]) -> bytes | None:
+    return next(chunks, None)

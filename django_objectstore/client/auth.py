@@ -26,6 +26,9 @@ class Permission(StrEnum):
     def all(cls) -> list[Permission]:
         return list(cls)
 
+    max = all
+    """The official client's name for :meth:`all`."""
+
 
 class SecretKey:
     """An Ed25519 private key (PKCS#8 PEM) registered on the server under ``kid``.

@@ -190,9 +190,9 @@ class ASGIAdapter:
         )
         try:
             if self.inline and streaming is None:
-                response, first, done = self._run(request)
+                response, chunks, first, done = self._run(request)
             else:
-                response, first, done = await loop.run_in_executor(
+                response, chunks, first, done = await loop.run_in_executor(
                     self.executor, self._run, request
                 )
         except ClientDisconnected:
@@ -203,23 +203,25 @@ class ASGIAdapter:
             await _send_500(send)
             return
         try:
-            await self._respond(response, first, done, receive, send, streaming, loop)
+            await self._respond(response, chunks, first, done, receive, send, streaming, loop)
         finally:
             # Closing releases an open file or a lock: quick, so no second thread hop.
             response.close()
 
-    def _run(self, request: Request) -> tuple[Response, bytes, bool]:
-        """In the worker thread: the core's response and its first bytes."""
+    def _run(self, request: Request) -> tuple[Response, Iterator[bytes], bytes, bool]:
+        """In the worker thread: the core's response, its body iterator and first bytes."""
         response = self.handler.handle(request)
         body = response.body
         if isinstance(body, list | tuple) and len(body) <= 1:
-            return response, body[0] if body else b"", True
-        first, done = _take(iter(body))
-        return response, first, done
+            return response, iter(()), body[0] if body else b"", True
+        chunks = iter(body)
+        first, done = _take(chunks)
+        return response, chunks, first, done
 
     async def _respond(
         self,
         response: Response,
+        chunks: Iterator[bytes],
         first: bytes,
         done: bool,
         receive: Receive,
@@ -241,7 +243,6 @@ class ASGIAdapter:
         if streaming is None or not streaming.more:
             watcher = asyncio.ensure_future(_watch_disconnect(receive, gone))
         try:
-            chunks = iter(response.body)
             data = first
             while not done and not gone.is_set():
                 await send({"type": "http.response.body", "body": data, "more_body": True})

@@ -203,7 +203,7 @@ class _Builder:
             raise self.sources.error(path, f"{error} (e.g. 90d, 12h, 30m)") from None
 
     def storage(self, value: Any) -> StorageConfig:
-        tree = self.mapping(value, ("storage",), ("type", "path"))
+        tree = self.mapping(value, ("storage",), ("type", "path", "fsync"))
         storage = StorageConfig()
         if "type" in tree:
             kind = self.string(tree["type"], ("storage", "type")).lower()
@@ -215,6 +215,8 @@ class _Builder:
             storage.type = "memory" if kind == "memory" else "filesystem"
         if "path" in tree:
             storage.path = self.string(tree["path"], ("storage", "path"))
+        if "fsync" in tree:
+            storage.fsync = self.boolean(tree["fsync"], ("storage", "fsync"))
         return storage
 
     def auth(self, value: Any) -> AuthConfig:

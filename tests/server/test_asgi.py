@@ -250,3 +250,18 @@ def test_memory_backend_apps_run_inline_and_filesystem_apps_do_not(tmp_path: Pat
     assert never_blocks(app(StorageConfig(type="memory")))
     assert not never_blocks(app(StorageConfig(type="filesystem", path=str(tmp_path))))
     assert not never_blocks(EchoCore())
+
+
+@pytest.mark.parametrize("inline", [False, True])
+def test_list_bodies_of_many_chunks_are_sent_once_in_order(
+    http: urllib3.PoolManager, inline: bool
+) -> None:
+    parts = [bytes([65 + i]) * 100_000 for i in range(6)]
+
+    class ListCore:
+        def handle(self, request: Request) -> Response:
+            return Response(200, [("content-length", str(600_000))], parts)
+
+    with ServerThread(ListCore(), inline=inline) as server:
+        response = http.request("GET", server.url + "/l", timeout=10)
+    assert response.data == b"".join(parts)

@@ -93,6 +93,11 @@ def test_env_variables_of_the_e2e_harness() -> None:
     assert key.max_permissions == ["object.read"]
 
 
+def test_storage_fsync_can_be_turned_off() -> None:
+    assert load_config(NO_AUTH).storage.fsync is True
+    assert load_config({**NO_AUTH, "OS__STORAGE__FSYNC": "false"}).storage.fsync is False
+
+
 def test_env_names_are_case_insensitive_and_memory_storage_is_accepted() -> None:
     config = load_config({"os__storage__type": "memory", **NO_AUTH})
     assert config.storage.type == "memory"
