@@ -40,7 +40,10 @@ SMALL_BODY = 256 * 1024
 """Request bodies up to this ``content-length`` are read before the core runs."""
 PREFETCH = 256 * 1024
 """Response bytes gathered per thread hop (and sent as one ASGI message)."""
-SERVER_HEADER = ("server", f"objectstore/{__version__}")
+SERVER_HEADER = ("server", f"objectstore-py/{__version__}")
+MAX_HEADERS = 100
+MAX_HEADER_BYTES = 400 * 1024
+"""Request header limits of the real server's HTTP stack (hyper); beyond them: 431."""
 
 
 class Handler(Protocol):
@@ -121,15 +124,21 @@ def _small_length(headers: Headers) -> bool:
 
 
 def _take(chunks: Iterator[bytes]) -> tuple[bytes, bool]:
-    """Up to :data:`PREFETCH` bytes from ``chunks``; ``True`` when it is exhausted."""
+    """Up to :data:`PREFETCH` bytes from ``chunks``; ``True`` when it is exhausted.
+
+    An empty chunk (``messages.FLUSH``) ends the batch early once something is gathered.
+    """
     parts: list[bytes] = []
     total = 0
     for chunk in chunks:
-        if chunk:
-            parts.append(chunk)
-            total += len(chunk)
-            if total >= PREFETCH:
+        if not chunk:
+            if parts:
                 return b"".join(parts), False
+            continue
+        parts.append(chunk)
+        total += len(chunk)
+        if total >= PREFETCH:
+            return b"".join(parts), False
     return b"".join(parts), True
 
 
@@ -170,6 +179,9 @@ class ASGIAdapter:
                 return
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if _headers_too_large(scope["headers"]):
+            await _send_text(send, 431, b"Request Header Fields Too Large")
+            return
         loop = asyncio.get_running_loop()
         headers = Headers(
             (name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]
@@ -277,11 +289,22 @@ async def _watch_disconnect(receive: Receive, gone: asyncio.Event) -> None:
             return
 
 
+def _headers_too_large(headers: list[tuple[bytes, bytes]]) -> bool:
+    """More headers, or more header bytes, than the real server's HTTP stack accepts."""
+    if len(headers) > MAX_HEADERS:
+        return True
+    return sum(len(name) + len(value) + 4 for name, value in headers) > MAX_HEADER_BYTES
+
+
 async def _send_500(send: Send) -> None:
-    body = b"Internal Server Error"
+    await _send_text(send, 500, b"Internal Server Error")
+
+
+async def _send_text(send: Send, status: int, body: bytes) -> None:
     headers = [
         (b"content-type", b"text/plain; charset=utf-8"),
         (b"content-length", str(len(body)).encode()),
+        (SERVER_HEADER[0].encode(), SERVER_HEADER[1].encode()),
     ]
-    await send({"type": "http.response.start", "status": 500, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -54,6 +54,11 @@ class BytesBody:
         return chunk
 
 
+FLUSH = b""
+"""Yielded by a response body to ask the HTTP adapter to send what it holds now
+(adapters batch small chunks; a keepalive byte must not wait for the batch to fill)."""
+
+
 @dataclass
 class Request:
     method: str
@@ -71,7 +76,8 @@ class Response:
     headers: list[tuple[str, str]] = field(default_factory=list)
     """Lowercase names; the official client compares them case-sensitively."""
     body: Iterable[bytes] = ()
-    """Chunks to send; an iterator is consumed exactly once (streamed)."""
+    """Chunks to send; an iterator is consumed exactly once (streamed). An empty chunk
+    (:data:`FLUSH`) sends the bytes gathered so far without waiting for more."""
 
     def header(self, name: str) -> str | None:
         for key, value in self.headers:

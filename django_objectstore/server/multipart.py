@@ -27,7 +27,7 @@ from django_objectstore.server.app import App, Route
 from django_objectstore.server.auth import AuthContext
 from django_objectstore.server.backends.base import ObjectLocation
 from django_objectstore.server.errors import ProtocolError
-from django_objectstore.server.messages import Request, Response
+from django_objectstore.server.messages import FLUSH, Request, Response
 from django_objectstore.server.metadata_headers import parse_metadata
 from django_objectstore.server.multipart_query import (
     parse_complete_body,
@@ -236,6 +236,7 @@ def _assemble(
 def _keepalive(completion: _Completion) -> Iterator[bytes]:
     while not completion.done.wait(KEEPALIVE_SECONDS):
         yield b" "
+        yield FLUSH  # send the space now, not when a network buffer fills
     yield completion.result
 
 

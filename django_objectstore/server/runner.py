@@ -79,16 +79,23 @@ class Sweeper:
             self._thread.join(STOP_TIMEOUT)
 
     def sweep_once(self) -> int:
+        """Remove expired objects and multipart uploads abandoned for a week."""
         engine = getattr(self.app, "engine", None)
         sweep = getattr(engine, "sweep", None)
         if sweep is None:
             return 0
         try:
-            removed = sweep()
+            removed = int(sweep() or 0)
         except Exception:
             logger.exception("sweeping expired objects failed")
             return 0
-        return int(removed or 0)
+        try:
+            from django_objectstore.server.multipart import sweep_stale_uploads
+
+            removed += sweep_stale_uploads(self.app)
+        except Exception:
+            logger.exception("sweeping abandoned multipart uploads failed")
+        return removed
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):

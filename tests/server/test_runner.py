@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from datetime import timedelta
@@ -110,3 +111,20 @@ def test_sweep_removes_expired_objects_from_disk(tmp_path: Path) -> None:
         after = [p for p in tmp_path.rglob("*") if p.is_file() and "sweep-test" in str(p)]
     assert before
     assert not after
+
+
+def test_sweeper_removes_multipart_uploads_abandoned_for_a_week() -> None:
+    clock = OffsetClock()
+    app = create_app(
+        ServerConfig(storage=StorageConfig(type="memory"), auth=AuthConfig(enforce=False)),
+        clock=clock,
+    )
+    started = app.handle(Request("PUT", "/v1/objects:multipart/usecase/_/big"))
+    assert started.status == 200
+    upload_id = json.loads(b"".join(started.body))["upload_id"]
+    parts = "/v1/objects:multipart:parts/usecase/_/big"
+    assert app.handle(Request("GET", parts, query=f"upload_id={upload_id}")).status == 200
+
+    clock.advance(timedelta(days=8))
+    assert Sweeper(app, 1).sweep_once() >= 1
+    assert app.handle(Request("GET", parts, query=f"upload_id={upload_id}")).status == 404
