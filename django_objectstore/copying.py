@@ -90,13 +90,18 @@ def copy_one(
     if size != reader.size or digest != reader.digest.hexdigest():
         target.delete(new_name)
         return CopyOutcome(
-            instance.pk, old_name, new_name, "failed",
+            instance.pk,
+            old_name,
+            new_name,
+            "failed",
             f"verification failed: source {reader.size} bytes sha256 {reader.digest.hexdigest()}, "
             f"stored {size} bytes sha256 {digest}",
         )
-    updated = type(instance)._default_manager.filter(
-        pk=instance.pk, **{attname: old_name}
-    ).update(**{attname: new_name})
+    updated = (
+        type(instance)
+        ._default_manager.filter(pk=instance.pk, **{attname: old_name})
+        .update(**{attname: new_name})
+    )
     if not updated:
         target.delete(new_name)
         return CopyOutcome(instance.pk, old_name, new_name, "skipped", "row changed meanwhile")
@@ -137,4 +142,6 @@ def copy_field(
                 source, instance, old_name, scopes, from_storage, delete_source=delete_source
             )
         except Exception as error:
-            yield CopyOutcome(instance.pk, old_name, "", "failed", f"{type(error).__name__}: {error}")
+            yield CopyOutcome(
+                instance.pk, old_name, "", "failed", f"{type(error).__name__}: {error}"
+            )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
 from django.core.files.storage import storages
 from django.utils.module_loading import import_string
@@ -19,7 +20,8 @@ def objectstore_aliases() -> list[str]:
     Decided from the backend class, so other storages are never instantiated.
     """
     aliases = []
-    for alias, config in storages.backends.items():
+    backends = cast(dict[str, dict[str, Any]], storages.backends)
+    for alias, config in backends.items():
         try:
             backend = import_string(config.get("BACKEND", ""))
         except ImportError:

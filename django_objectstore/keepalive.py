@@ -93,9 +93,7 @@ def refresh(
 ) -> Iterator[Outcome]:
     """Refresh every reference of ``sources``, yielding outcomes as groups finish."""
     groups = (
-        group
-        for source in sources
-        for group in scope_groups(iter_references(source), batch_size)
+        group for source in sources for group in scope_groups(iter_references(source), batch_size)
     )
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         pending: set[Future[list[Outcome]]] = set()

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from command_fixtures import make_attachment, project, storage_config, tti_storage
 from django.conf import settings
 from django.core.files.storage import storages
 from django.core.management import call_command
@@ -24,8 +25,6 @@ from django_objectstore.storage import ObjectstoreStorage
 from django_objectstore.wire.scopes import Scopes
 from testproject.example.models import Attachment, Organization, Project
 
-from command_fixtures import make_attachment, project, storage_config, tti_storage
-
 __all__ = ["make_attachment", "project", "tti_storage"]
 
 MakeAttachment = Callable[..., Attachment]
@@ -38,7 +37,7 @@ def run(*args: str, **options: Any) -> tuple[str, str]:
 
 
 def alive(storage: ObjectstoreStorage, attachment: Attachment) -> bool:
-    return storage.exists(attachment.file.name)
+    return storage.exists(attachment.file.name or "")
 
 
 @pytest.mark.usefixtures("tti_storage")
@@ -115,7 +114,7 @@ class TestRefresh:
         assert "No ObjectstoreFileField" in out
 
     def test_unknown_model_is_an_error_naming_it(self) -> None:
-        with pytest.raises(CommandError, match="example.Nope"):
+        with pytest.raises(CommandError, match=r"example\.Nope"):
             run(model=["example.Nope"])
 
     @pytest.mark.parametrize(
@@ -131,7 +130,7 @@ class TestMissing:
     def gone(self, tti_storage: ObjectstoreStorage, make_attachment: MakeAttachment) -> Attachment:
         make_attachment(b"kept")
         attachment = make_attachment(b"lost")
-        tti_storage.delete(attachment.file.name)
+        tti_storage.delete(attachment.file.name or "")
         return attachment
 
     def test_missing_references_are_reported_as_csv_and_kept(
@@ -197,7 +196,7 @@ class TestFailures:
         config["BACKEND"] = f"{__name__}.UnreachableScopeStorage"
         with override_settings(STORAGES={**settings.STORAGES, "attachments": config}):
             yield UnreachableScopeStorage
-            storages["attachments"].close()
+            storages["attachments"].close()  # type: ignore[attr-defined]
         UnreachableScopeStorage.failing = None
 
     def test_a_failing_batch_fails_the_run_and_a_rerun_succeeds(
@@ -224,7 +223,7 @@ class TestFailures:
         assert "checked 6, refreshed 6, missing 0, failed 0" in out
         objectstore_clock.advance(timedelta(minutes=50))
         storage = storages["attachments"]
-        assert all(storage.exists(a.file.name) for a in good + bad)
+        assert all(storage.exists(a.file.name or "") for a in good + bad)
 
     def test_failure_exits_non_zero_from_the_command_line(
         self, flaky: type[UnreachableScopeStorage], make_attachment: MakeAttachment
@@ -246,7 +245,7 @@ class TestNonTtiUsecase:
         config = storage_config(str(objectstore_server), objectstore_usecase)
         with override_settings(STORAGES={**settings.STORAGES, "attachments": config}):
             yield
-            storages["attachments"].close()
+            storages["attachments"].close()  # type: ignore[attr-defined]
 
     def test_only_tti_usecases_are_touched_by_default(
         self, manual_storage: None, make_attachment: MakeAttachment

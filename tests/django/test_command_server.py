@@ -127,9 +127,11 @@ def test_several_embedded_directories_need_path(tmp_path: Path) -> None:
         "a": storage_config(f"embedded://{tmp_path}/one", "files"),
         "b": storage_config(f"embedded://{tmp_path}/two", "files"),
     }
-    with override_settings(STORAGES=storages_setting):
-        with pytest.raises(CommandError, match="several embedded directories.*--path"):
-            call_command("objectstore_server", addr="127.0.0.1:0")
+    with (
+        override_settings(STORAGES=storages_setting),
+        pytest.raises(CommandError, match=r"several embedded directories.*--path"),
+    ):
+        call_command("objectstore_server", addr="127.0.0.1:0")
 
 
 def test_no_embedded_storage_needs_path() -> None:
@@ -137,9 +139,11 @@ def test_no_embedded_storage_needs_path() -> None:
         "default": settings.STORAGES["default"],
         "a": storage_config("http://127.0.0.1:9", "files"),
     }
-    with override_settings(STORAGES=storages_setting):
-        with pytest.raises(CommandError, match="pass --path DIR"):
-            call_command("objectstore_server", addr="127.0.0.1:0")
+    with (
+        override_settings(STORAGES=storages_setting),
+        pytest.raises(CommandError, match="pass --path DIR"),
+    ):
+        call_command("objectstore_server", addr="127.0.0.1:0")
 
 
 def test_a_bad_address_is_an_error_naming_the_option(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from argparse import ArgumentParser
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -48,7 +48,9 @@ class Command(BaseCommand):
             help="Empty the fields whose objects are gone.",
         )
         parser.add_argument(
-            "--dry-run", action="store_true", help="Touch and change nothing; say what would happen."
+            "--dry-run",
+            action="store_true",
+            help="Touch and change nothing; say what would happen.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -56,9 +58,7 @@ class Command(BaseCommand):
             raise CommandError("--batch-size must be between 1 and 1000 (the batch API's limit)")
         if options["concurrency"] < 1:
             raise CommandError("--concurrency must be at least 1")
-        sources = select_sources(
-            options["model"], options["usecase"], tti_only=not options["all"]
-        )
+        sources = select_sources(options["model"], options["usecase"], tti_only=not options["all"])
         verbosity = int(options["verbosity"])
         if not sources:
             if verbosity:
@@ -80,8 +80,7 @@ class Command(BaseCommand):
             total += count
             if verbosity:
                 self.stdout.write(
-                    f"would refresh {count} object(s) of {source.label} "
-                    f"in usecase {source.usecase}"
+                    f"would refresh {count} object(s) of {source.label} in usecase {source.usecase}"
                 )
         if verbosity:
             self.stdout.write(f"dry run: would check {total} reference(s); nothing was touched")
@@ -90,7 +89,7 @@ class Command(BaseCommand):
         self, sources: list[FieldSource], options: dict[str, Any], verbosity: int
     ) -> Summary:
         summary = Summary()
-        progress = Progress(self.stderr._out, enabled=verbosity > 0)
+        progress = Progress(cast(TextIO, self.stderr._out), enabled=verbosity > 0)
         report_file: TextIO | None = None
         writer = None
         if options["report"]:
@@ -113,9 +112,7 @@ class Command(BaseCommand):
                 report_file.close()
         return summary
 
-    def _record(
-        self, outcome: Outcome, writer: Any, clear_missing: bool, verbosity: int
-    ) -> None:
+    def _record(self, outcome: Outcome, writer: Any, clear_missing: bool, verbosity: int) -> None:
         ref = outcome.reference
         where = f"{ref.source.model._meta.label} pk={ref.pk} {ref.source.field.name}={ref.name!r}"
         if outcome.status == "failed":
@@ -127,9 +124,9 @@ class Command(BaseCommand):
                 )
             if clear_missing:
                 attname = ref.source.field.attname
-                ref.source.model._default_manager.filter(
-                    pk=ref.pk, **{attname: ref.name}
-                ).update(**{attname: ""})
+                ref.source.model._default_manager.filter(pk=ref.pk, **{attname: ref.name}).update(
+                    **{attname: ""}
+                )
             if verbosity >= 2:
                 action = "cleared" if clear_missing else "missing"
                 self.stdout.write(f"{action}: {where}")

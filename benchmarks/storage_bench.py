@@ -1,0 +1,125 @@
+"""Storage overhead: ObjectstoreStorage save+open vs the raw client on the same server.
+
+One in-process server (memory backend, so the numbers measure our code, not the disk)
+serves both; each round saves a payload and reads it back whole:
+
+- ``client``: ``session.put(bytes)`` then ``session.get(key).payload.read()``;
+- ``storage``: ``storage.save(name, ContentFile)`` then ``storage.open(name).read()``
+  through the same kind of client, plus what the storage adds (names, scope checks,
+  filename and content type, recorded size);
+- ``filesystem``: Django's ``FileSystemStorage`` on a temporary directory, for scale.
+
+Rounds alternate between the contenders and the best of several rounds counts, which
+keeps a busy machine's noise out of the ratio. Goal: storage overhead <= 10 %.
+
+``python -m benchmarks.storage_bench [--seconds 2] [--large-mib 16]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from collections.abc import Callable
+
+MIB = 1024 * 1024
+
+
+def _configure_django() -> None:
+    import django
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure(
+            USE_TZ=True,
+            INSTALLED_APPS=["django_objectstore"],
+            STORAGES={
+                "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+                "staticfiles": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+            },
+            OBJECTSTORE={},
+        )
+        django.setup()
+
+
+def _rate(round_trip: Callable[[], None], seconds: float) -> float:
+    """Round trips per second over about ``seconds``."""
+    done = 0
+    started = time.perf_counter()
+    deadline = started + seconds
+    while time.perf_counter() < deadline:
+        round_trip()
+        done += 1
+    return done / (time.perf_counter() - started)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--large-mib", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3)
+    args, _ = parser.parse_known_args(argv)
+    _configure_django()
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import FileSystemStorage
+
+    from django_objectstore.client import Client
+    from django_objectstore.server.app import create_app
+    from django_objectstore.server.config import AuthConfig, ServerConfig, StorageConfig
+    from django_objectstore.server.runner import ServerThread
+    from django_objectstore.storage import ObjectstoreStorage
+
+    config = ServerConfig(storage=StorageConfig(type="memory"), auth=AuthConfig(enforce=False))
+    results: dict[str, dict[str, float]] = {}
+    with ServerThread(create_app(config)) as server, tempfile.TemporaryDirectory() as tmp:
+        for label, size, compression in (
+            ("1 KiB, none", 1024, "none"),
+            ("1 KiB, zstd", 1024, "zstd"),
+            (f"{args.large_mib} MiB, none", args.large_mib * MIB, "none"),
+        ):
+            payload = os.urandom(size)
+            client = Client(server.url)
+            session = client.session("bench", org=1)
+            storage = ObjectstoreStorage(
+                base_url=server.url, usecase="bench", compression=compression
+            )
+            files = FileSystemStorage(location=tmp)
+
+            def raw() -> None:
+                key = session.put(payload, compression=compression)
+                result = session.get(key)
+                assert result is not None and len(result.payload.read()) == size
+
+            def stored() -> None:
+                name = storage.save("org=1/report.bin", ContentFile(payload))
+                with storage.open(name) as handle:
+                    assert len(handle.read()) == size
+
+            def local() -> None:
+                name = files.save("report.bin", ContentFile(payload))
+                with files.open(name) as handle:
+                    assert len(handle.read()) == size
+                files.delete(name)
+
+            best = {"client": 0.0, "storage": 0.0, "filesystem": 0.0}
+            for _ in range(args.rounds):
+                for name, fn in (("client", raw), ("storage", stored), ("filesystem", local)):
+                    best[name] = max(best[name], _rate(fn, args.seconds / args.rounds))
+            results[label] = best
+            client.close()
+
+    print("\nStorage save+open vs raw client put+get (same server, memory backend)")
+    print(f"{'payload':<16}{'client/s':>11}{'storage/s':>11}{'overhead':>10}{'FileSystemStorage/s':>21}")
+    for label, best in results.items():
+        overhead = best["client"] / best["storage"] - 1 if best["storage"] else float("inf")
+        print(
+            f"{label:<16}{best['client']:>11.1f}{best['storage']:>11.1f}"
+            f"{overhead:>9.1%}{best['filesystem']:>21.1f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
