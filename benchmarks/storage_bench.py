@@ -54,6 +54,46 @@ def _rate(round_trip: Callable[[], None], seconds: float) -> float:
     return done / (time.perf_counter() - started)
 
 
+def _measure(
+    url: str, tmp: str, size: int, compression: str, seconds: float, rounds: int
+) -> dict[str, float]:
+    """Best round trips per second of the three contenders for one payload."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import FileSystemStorage
+
+    from django_objectstore.client import Client
+    from django_objectstore.storage import ObjectstoreStorage
+
+    payload = os.urandom(size)
+    client = Client(url)
+    session = client.session("bench", org=1)
+    storage = ObjectstoreStorage(base_url=url, usecase="bench", compression=compression)
+    files = FileSystemStorage(location=tmp)
+
+    def raw() -> None:
+        key = session.put(payload, compression=compression)  # type: ignore[arg-type]
+        result = session.get(key)
+        assert result is not None and len(result.payload.read()) == size
+
+    def stored() -> None:
+        name = storage.save("org=1/report.bin", ContentFile(payload))
+        with storage.open(name) as handle:
+            assert len(handle.read()) == size
+
+    def local() -> None:
+        name = files.save("report.bin", ContentFile(payload))
+        with files.open(name) as handle:
+            assert len(handle.read()) == size
+        files.delete(name)
+
+    best = {"client": 0.0, "storage": 0.0, "filesystem": 0.0}
+    for _ in range(rounds):
+        for name, fn in (("client", raw), ("storage", stored), ("filesystem", local)):
+            best[name] = max(best[name], _rate(fn, seconds / rounds))
+    client.close()
+    return best
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0)
@@ -62,56 +102,26 @@ def main(argv: list[str] | None = None) -> int:
     args, _ = parser.parse_known_args(argv)
     _configure_django()
 
-    from django.core.files.base import ContentFile
-    from django.core.files.storage import FileSystemStorage
-
-    from django_objectstore.client import Client
     from django_objectstore.server.app import create_app
     from django_objectstore.server.config import AuthConfig, ServerConfig, StorageConfig
     from django_objectstore.server.runner import ServerThread
-    from django_objectstore.storage import ObjectstoreStorage
 
     config = ServerConfig(storage=StorageConfig(type="memory"), auth=AuthConfig(enforce=False))
-    results: dict[str, dict[str, float]] = {}
+    cases = (
+        ("1 KiB, none", 1024, "none"),
+        ("1 KiB, zstd", 1024, "zstd"),
+        (f"{args.large_mib} MiB, none", args.large_mib * MIB, "none"),
+    )
     with ServerThread(create_app(config)) as server, tempfile.TemporaryDirectory() as tmp:
-        for label, size, compression in (
-            ("1 KiB, none", 1024, "none"),
-            ("1 KiB, zstd", 1024, "zstd"),
-            (f"{args.large_mib} MiB, none", args.large_mib * MIB, "none"),
-        ):
-            payload = os.urandom(size)
-            client = Client(server.url)
-            session = client.session("bench", org=1)
-            storage = ObjectstoreStorage(
-                base_url=server.url, usecase="bench", compression=compression
-            )
-            files = FileSystemStorage(location=tmp)
-
-            def raw() -> None:
-                key = session.put(payload, compression=compression)
-                result = session.get(key)
-                assert result is not None and len(result.payload.read()) == size
-
-            def stored() -> None:
-                name = storage.save("org=1/report.bin", ContentFile(payload))
-                with storage.open(name) as handle:
-                    assert len(handle.read()) == size
-
-            def local() -> None:
-                name = files.save("report.bin", ContentFile(payload))
-                with files.open(name) as handle:
-                    assert len(handle.read()) == size
-                files.delete(name)
-
-            best = {"client": 0.0, "storage": 0.0, "filesystem": 0.0}
-            for _ in range(args.rounds):
-                for name, fn in (("client", raw), ("storage", stored), ("filesystem", local)):
-                    best[name] = max(best[name], _rate(fn, args.seconds / args.rounds))
-            results[label] = best
-            client.close()
+        results = {
+            label: _measure(server.url, tmp, size, compression, args.seconds, args.rounds)
+            for label, size, compression in cases
+        }
 
     print("\nStorage save+open vs raw client put+get (same server, memory backend)")
-    print(f"{'payload':<16}{'client/s':>11}{'storage/s':>11}{'overhead':>10}{'FileSystemStorage/s':>21}")
+    print(
+        f"{'payload':<16}{'client/s':>11}{'storage/s':>11}{'overhead':>10}{'FileSystemStorage/s':>21}"
+    )
     for label, best in results.items():
         overhead = best["client"] / best["storage"] - 1 if best["storage"] else float("inf")
         print(
