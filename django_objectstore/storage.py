@@ -7,49 +7,31 @@ constructor arguments (see ``docs/settings.md``). Names are ``<scope>/<key>``
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
 
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, SuspiciousFileOperation
 from django.core.files.base import File
 from django.core.files.storage import Storage
-from django.urls import reverse
 from django.utils.deconstruct import deconstructible
 
 from django_objectstore import storage_options as opts
-from django_objectstore.client import Client, GetResponse, Metadata, SecretKey, Session, Usecase
-from django_objectstore.exceptions import ObjectstoreStorageError
+from django_objectstore import storage_reads, storage_save, storage_urls
+from django_objectstore.client import Client, Metadata, Session, Usecase
 from django_objectstore.expiration import parse_duration_option
-from django_objectstore.files import ObjectstoreFile, ObjectStream, check_mode
-from django_objectstore.names import join_name, looks_scoped, split_name
+from django_objectstore.files import ObjectstoreFile
+from django_objectstore.names import split_name
 from django_objectstore.storage_errors import translate_errors
-from django_objectstore.storage_support import (
-    SIZE_METADATA,
-    default_base_url,
-    django_time,
-    guess_alias,
-    proxy_default_alias,
-    uncompressed_size,
-)
-from django_objectstore.uploads import (
-    content_type_for,
-    is_precompressed,
-    original_filename,
-    prepare_upload,
-)
+from django_objectstore.storage_sessions import StorageConnections, build_client
+from django_objectstore.storage_support import default_base_url, guess_alias
 from django_objectstore.wire.expiration import ExpirationPolicy
 from django_objectstore.wire.scopes import Scopes, format_scopes
 
 __all__ = ["ObjectstoreStorage"]
 
 _SECRET_OPTIONS = ("token", "signing_key")
-_SESSION_CACHE_SIZE = 1024
-_SERVER_KEY_LENGTH = 36  # a UUID
-_CONTENT_KEY_LENGTH = 64  # a SHA-256 hex digest
 
 
 @deconstructible(path="django_objectstore.storage.ObjectstoreStorage")
@@ -122,9 +104,7 @@ class ObjectstoreStorage(Storage):
         self.usecase = opts.build_usecase(options)
         self.compression = self.usecase.compression
         self.expiration_policy = self.usecase.expiration_policy
-        self._lock = threading.Lock()
-        self._client: Client | None = None
-        self._sessions: dict[Scopes, Session] = {}
+        self._connections = StorageConnections(lambda: build_client(self), self.usecase)
 
     if TYPE_CHECKING:
 
@@ -150,48 +130,25 @@ class ObjectstoreStorage(Storage):
         return self.base_url or default_base_url()
 
     @property
+    def configured_alias(self) -> str | None:
+        """The ``STORAGES`` alias (``alias`` option, else looked up); ``None`` if unknown."""
+        return self.alias or guess_alias(self, self._options)
+
+    @property
     def display_alias(self) -> str:
         """The ``STORAGES`` alias for messages (``alias`` option, else looked up)."""
-        return self.alias or guess_alias(self, self._options) or "<unnamed storage>"
+        return self.configured_alias or "<unnamed storage>"
 
     # -- client and sessions ------------------------------------------------------------
 
     @property
     def client(self) -> Client:
         """The storage's one client (created on first use; thread-safe)."""
-        client = self._client
-        if client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = self._make_client()
-                client = self._client
-        return client
-
-    def _make_client(self) -> Client:
-        credential: SecretKey | str | None = self.token
-        if self.signing_key is not None and self.signing_kid is not None:
-            credential = SecretKey(self.signing_kid, self.signing_key)
-        base_url = self.resolved_base_url()
-        try:
-            opts.validate_base_url(base_url)
-            return Client(base_url, token=credential, **self.client_options)
-        except ValueError as exc:
-            raise ImproperlyConfigured(
-                f"storage {self.display_alias!r}: cannot create the objectstore client: {exc}"
-            ) from exc
+        return self._connections.client
 
     def session_for(self, scopes: Scopes) -> Session:
         """A client session for this usecase and ``scopes`` (cached, thread-safe)."""
-        session = self._sessions.get(scopes)
-        if session is None:
-            client = self.client
-            with self._lock:
-                session = self._sessions.get(scopes)
-                if session is None:
-                    if len(self._sessions) >= _SESSION_CACHE_SIZE:
-                        self._sessions.clear()
-                    session = self._sessions[scopes] = Session(client, self.usecase, scopes)
-        return session
+        return self._connections.session(scopes)
 
     def check_scope(self, scopes: Scopes, name: str) -> None:
         """``PermissionDenied`` when a scope is active and ``name`` belongs to another."""
@@ -225,38 +182,11 @@ class ObjectstoreStorage(Storage):
             lambda: (self.display_alias, self.usecase.name, self.resolved_base_url()),
         )
 
-    def _error(
-        self, message: str, operation: str, name: str, status: int | None
-    ) -> ObjectstoreStorageError:
-        return ObjectstoreStorageError(
-            message,
-            alias=self.display_alias,
-            usecase=self.usecase.name,
-            name=name,
-            operation=operation,
-            status=status,
-        )
-
     # -- names ----------------------------------------------------------------------------
-
-    def _scopes_and_key_for_save(self, name: str) -> tuple[Scopes, str]:
-        """A save name is ``<scope>/<key>``; an unscoped name goes to the active scope."""
-        if looks_scoped(name):
-            return self.parse_name(name)
-        from django_objectstore.scope import get_current_scope
-
-        return self.parse_name(join_name(get_current_scope() or (), name))
 
     def is_name_available(self, name: str, max_length: int | None = None) -> bool:
         """Server and content keys never collide; named keys follow ``allow_overwrite``."""
-        scopes, key = self._scopes_and_key_for_save(name)
-        if self.key_mode == "name":
-            stored = join_name(scopes, key)
-            if max_length is not None and len(stored) > max_length:
-                return False
-            return self.allow_overwrite or not self.exists(stored)
-        key_length = _SERVER_KEY_LENGTH if self.key_mode == "server" else _CONTENT_KEY_LENGTH
-        return max_length is None or len(format_scopes(scopes)) + 1 + key_length <= max_length
+        return storage_save.is_name_available(self, name, max_length)
 
     def get_alternative_name(self, file_root: str, file_ext: str) -> str:
         if self.allow_overwrite and self.key_mode == "name":
@@ -266,43 +196,10 @@ class ObjectstoreStorage(Storage):
     # -- Storage API ----------------------------------------------------------------------
 
     def _save(self, name: str, content: File[Any]) -> str:
-        scopes, derived_key = self._scopes_and_key_for_save(name)
-        stored_name = join_name(scopes, derived_key)
-        self.check_scope(scopes, stored_name)
-        session = self.session_for(scopes)
-        filename = original_filename(content, derived_key)
-        content_type = content_type_for(content, filename)
-        compression = "none" if is_precompressed(content_type) else None
-        with (
-            prepare_upload(content, need_digest=self.key_mode == "content") as upload,
-            self.translate_errors("save", stored_name),
-        ):
-            key = {"name": derived_key, "content": upload.sha256, "server": None}[self.key_mode]
-            stored_key = session.put(
-                upload.body,
-                key=key,
-                compression=compression,  # type: ignore[arg-type]
-                content_type=content_type,
-                metadata={SIZE_METADATA: str(upload.size)},
-                filename=filename,
-            )
-        return join_name(scopes, stored_key)
+        return storage_save.save(self, name, content)
 
     def _open(self, name: str, mode: str = "rb") -> ObjectstoreFile:
-        check_mode(mode)
-        session, key = self.open_session_for_name(name)
-
-        def fetch() -> GetResponse:
-            with self.translate_errors("open", name):
-                response = session.get(key)
-            if response is None:
-                raise FileNotFoundError(f"no object {name!r} in storage {self.display_alias!r}")
-            return response
-
-        def size_of(metadata: Metadata) -> int:
-            return self._size_from_metadata(session, key, name, metadata)
-
-        return ObjectstoreFile(ObjectStream(fetch, size_of, name), name)
+        return storage_reads.open_file(self, name, mode)
 
     def delete(self, name: str) -> None:
         """Delete the object; deleting a missing object is not an error."""
@@ -336,23 +233,11 @@ class ObjectstoreStorage(Storage):
     def size(self, name: str) -> int:
         """The uncompressed size in bytes (see ``docs/storage.md`` for how it is found)."""
         session, key = self.open_session_for_name(name)
-        return self._size_from_metadata(session, key, name, self.metadata(name))
-
-    def _size_from_metadata(self, session: Session, key: str, name: str, meta: Metadata) -> int:
-        with self.translate_errors("size", name):
-            size = uncompressed_size(session, key, meta)
-        if size is None:
-            raise FileNotFoundError(f"no object {name!r} in storage {self.display_alias!r}")
-        return size
+        return storage_reads.size_from_metadata(self, session, key, name, self.metadata(name))
 
     def get_created_time(self, name: str) -> datetime:
         """When the object was written (objectstore resets it on every overwrite)."""
-        meta = self.metadata(name)
-        if meta.time_created is None:
-            raise self._error(
-                f"objectstore sent no creation time for {name!r}", "get_created_time", name, None
-            )
-        return django_time(meta.time_created)
+        return storage_reads.created_time(self, name)
 
     def get_modified_time(self, name: str) -> datetime:
         """Objects are immutable: the last write is their creation time."""
@@ -384,31 +269,11 @@ class ObjectstoreStorage(Storage):
         """
         if not name:
             raise ValueError("url() needs a file name")
-        scopes, key = self.parse_name(name)
-        self.check_scope(scopes, name)
-        if self.url_mode == "proxy":
-            url = reverse("django_objectstore:download", kwargs={"name": name})
-            alias = self.alias or guess_alias(self, self._options)
-            if alias is not None and alias != proxy_default_alias():
-                url += "?" + urlencode({"storage": alias})
-            return url
-        validity = (
-            self.url_expiry if expire is None else parse_duration_option(expire, option="expire")
-        )
-        session = self.session_for(scopes)
-        if self.url_mode == "presigned":
-            return session.presigned_object_url("GET", key, validity)
-        if self.signing_key is not None:
-            return session.object_url(key, token_validity=validity)
-        return session.object_url(key)
+        return storage_urls.file_url(self, name, expire)
 
     def close(self) -> None:
         """Release the client's connections (a new client is made on next use)."""
-        with self._lock:
-            client, self._client = self._client, None
-            self._sessions.clear()
-        if client is not None:
-            client.close()
+        self._connections.close()
 
 
 _deconstruct_with_secrets = ObjectstoreStorage.deconstruct

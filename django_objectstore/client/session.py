@@ -7,30 +7,25 @@ object succeeds; ``extend_expiry`` raises :class:`ObjectNotFound`; ``keepalive``
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, cast
 
 from django_objectstore.client import operations as ops
-from django_objectstore.client.compression import (
-    CountingChunks,
-    Payload,
-    Source,
-    compress_stream,
-    decompress_reader,
-    iter_source,
-)
-from django_objectstore.client.errors import (
-    ObjectstoreConnectionError,
-    error_for_status,
-    status_text,
-)
 from django_objectstore.client.large_upload import put_large, uses_multipart
 from django_objectstore.client.metadata import GetResponse, Metadata, build_metadata_headers
 from django_objectstore.client.metrics import OperationMetrics
+from django_objectstore.client.object_io import (
+    choose_encoding,
+    get_response,
+    record_put,
+    stored_key,
+    upload_body,
+)
+from django_objectstore.client.request import send_request
 from django_objectstore.client.transport import RequestBody, Transport, TransportResponse
-from django_objectstore.client.usecase import Usecase, validate_compression
+from django_objectstore.client.usecase import Usecase, parse_threshold, validate_compression
 from django_objectstore.wire import headers as h
 from django_objectstore.wire.expiration import ExpirationPolicy
 from django_objectstore.wire.paths import quote_path
@@ -41,8 +36,6 @@ if TYPE_CHECKING:
     from django_objectstore.client.batch import Operation, OperationResult
     from django_objectstore.client.client import Client
     from django_objectstore.client.multipart import MultipartUpload
-
-_ERROR_BODY_LIMIT = 4096
 
 
 class Session:
@@ -89,26 +82,16 @@ class Session:
         operation: str = "",
     ) -> TransportResponse:
         """Send one request; typed :class:`RequestError` for statuses >= 400."""
-        all_headers = self.client._request_headers(self.usecase.name, self.scopes)
-        if headers:
-            all_headers.update(headers)
-        try:
-            response = self.transport.request(
-                method, self._path(key, endpoint), query=query, headers=all_headers, body=body
-            )
-        except ObjectstoreConnectionError as error:
-            raise ObjectstoreConnectionError(
-                f"{self._describe(method, key, endpoint)} failed: {error}"
-            ) from error
-        status = response.status
-        if status >= 400 and not (status == 404 and expected_missing):
-            try:
-                text = response.read(_ERROR_BODY_LIMIT).decode("utf-8", "replace")
-            finally:
-                response.close()
-            message = f"{self._describe(method, key, endpoint)} failed: {status_text(status)}"
-            raise error_for_status(status, f"{message}: {text}" if text else message, text)
-        return response
+        return send_request(
+            self,
+            method,
+            key,
+            endpoint=endpoint,
+            query=query,
+            headers=headers,
+            body=body,
+            expected_missing=expected_missing,
+        )
 
     def _metadata_headers(
         self,
@@ -134,6 +117,16 @@ class Session:
         backend = self.client.metrics_backend
         return None if backend is None else OperationMetrics(backend, op, self.usecase.name)
 
+    @contextmanager
+    def _measure(self, op: str) -> Iterator[None]:
+        """Emit ``op``'s metrics when the block ends, also after an error."""
+        metrics = self._metrics(op)
+        try:
+            yield
+        finally:
+            if metrics is not None:
+                metrics.finish()
+
     # -- single-object operations ------------------------------------------------------
 
     def put(
@@ -149,6 +142,7 @@ class Session:
         expiration_policy: ExpirationPolicy | None = None,
         origin: str | None = None,
         filename: str | None = None,
+        resumable_threshold_bytes: int | Literal["none"] | None = None,
     ) -> str:
         """Store ``contents`` (bytes, a binary file or an iterable of chunks); returns the key.
 
@@ -156,9 +150,11 @@ class Session:
         ``compress``) defaults to the usecase's; ``"zstd"`` compresses on the fly.
         ``precompressed="zstd"`` uploads already-compressed bytes as they are.
         ``expiration_policy`` defaults to the usecase's. Seekable files of at least
-        ``Usecase.multipart_threshold`` bytes are uploaded in parts.
+        ``Usecase.multipart_threshold`` bytes are uploaded in parts;
+        ``resumable_threshold_bytes`` (the official client's name) overrides that
+        threshold for this call, ``"none"`` disables it.
         """
-        encoding, compress_here = _choose_encoding(
+        encoding, compress_here = choose_encoding(
             self.usecase, compression, compress, precompressed
         )
         headers = self._metadata_headers(
@@ -169,7 +165,12 @@ class Session:
             origin=origin,
             filename=filename,
         )
-        if precompressed is None and uses_multipart(self, contents):
+        threshold = (
+            self.usecase.multipart_threshold
+            if resumable_threshold_bytes is None
+            else parse_threshold(resumable_threshold_bytes, "resumable_threshold_bytes")
+        )
+        if precompressed is None and uses_multipart(contents, threshold):
             return put_large(
                 self,
                 cast(BinaryIO, contents),
@@ -182,32 +183,19 @@ class Session:
                 filename=filename,
             )
         metrics = self._metrics("put")
-        body: RequestBody
-        counter: CountingChunks | None = None
-        if compress_here:
-            body = counter = compress_stream(contents)
-        elif isinstance(contents, bytes | bytearray | memoryview):
-            body = bytes(contents)
-        else:
-            body = counter = CountingChunks(iter_source(contents))
+        body, counter = upload_body(contents, compress_here)
         try:
-            response = self._request(
-                "PUT" if key else "POST", key or None, headers=headers, body=body
+            return stored_key(
+                self._request("PUT" if key else "POST", key or None, headers=headers, body=body)
             )
-            try:
-                result = json.loads(response.read())
-            finally:
-                response.close()
-            return str(result["key"])
         finally:
             if metrics is not None:
-                _record_put(metrics, contents, body, counter, encoding, compress_here)
+                record_put(metrics, contents, body, counter, encoding, compress_here)
                 metrics.finish()
 
     def get(
         self,
         key: str,
-        *,
         decompress: bool = True,
         accept_encoding: Sequence[str] | None = None,
     ) -> GetResponse | None:
@@ -217,51 +205,24 @@ class Session:
         encoding is in ``accept_encoding`` (``"*"`` accepts any); ``metadata.compression``
         is ``None`` once decompressed. Close ``payload`` (or use ``with``) when done.
         """
-        metrics = self._metrics("get")
-        try:
+        with self._measure("get"):
             response = self._request("GET", key, expected_missing=True)
-        finally:
-            if metrics is not None:
-                metrics.finish()
         if response.status == 404:
             response.close()
             return None
-        try:
-            metadata = Metadata.from_headers(response.headers)
-        except ValueError:
-            response.close()
-            raise
-        encoding = metadata.compression
-        accepted = accept_encoding is not None and (
-            "*" in accept_encoding or encoding in accept_encoding
-        )
-        if encoding and decompress and not accepted:
-            if encoding != h.ZSTD:
-                response.close()
-                raise NotImplementedError(f"cannot decompress {encoding!r} payloads (only zstd)")
-            metadata.compression = None
-            return GetResponse(metadata, decompress_reader(response))
-        return GetResponse(metadata, Payload(response))
+        return get_response(response, decompress, accept_encoding)
 
     def head(self, key: str) -> Metadata | None:
         """The object's metadata, or ``None`` if it does not exist. Counts as a read (TTI)."""
-        metrics = self._metrics("head")
-        try:
+        with self._measure("head"):
             response = self._request("HEAD", key, expected_missing=True)
             response.close()
-        finally:
-            if metrics is not None:
-                metrics.finish()
         return None if response.status == 404 else Metadata.from_headers(response.headers)
 
     def delete(self, key: str) -> None:
         """Delete the object; deleting a missing object is not an error."""
-        metrics = self._metrics("delete")
-        try:
+        with self._measure("delete"):
             self._request("DELETE", key, expected_missing=True).close()
-        finally:
-            if metrics is not None:
-                metrics.finish()
 
     def extend_expiry(
         self,
@@ -277,14 +238,10 @@ class Session:
         (404) or :class:`ExpiryExtensionRejected` (409: e.g. the object never expires).
         """
         body = ops.extension_body(at, from_creation, from_now)
-        metrics = self._metrics("extend_expiry")
-        try:
+        with self._measure("extend_expiry"):
             self._request(
                 "PATCH", key, headers={h.CONTENT_TYPE: "application/json"}, body=body
             ).close()
-        finally:
-            if metrics is not None:
-                metrics.finish()
 
     def keepalive(self, key: str) -> bool:
         """Keep a TTI object alive without downloading it; ``False`` if it is gone.
@@ -336,42 +293,3 @@ class Session:
         from django_objectstore.client.multipart import resume_multipart_upload
 
         return resume_multipart_upload(self, key, upload_id)
-
-
-def _choose_encoding(
-    usecase: Usecase, compression: str | None, compress: str | None, precompressed: str | None
-) -> tuple[str, bool]:
-    """(recorded encoding, whether to compress here); ``ValueError`` for bad combinations."""
-    if compression is not None and compress is not None:
-        raise ValueError("pass compression or its alias compress, not both")
-    chosen = compression if compression is not None else compress
-    if precompressed is not None:
-        if chosen is not None:
-            raise ValueError("pass compression or precompressed, not both")
-        if precompressed != "zstd":
-            raise ValueError(f"invalid precompressed {precompressed!r}: use 'zstd'")
-        return "zstd", False
-    encoding = validate_compression(chosen if chosen is not None else usecase.compression)
-    return encoding, encoding == "zstd"
-
-
-def _record_put(
-    metrics: OperationMetrics,
-    contents: Source,
-    body: RequestBody,
-    counter: CountingChunks | None,
-    encoding: str,
-    compressed_here: bool,
-) -> None:
-    metrics.compression = encoding
-    if isinstance(body, bytes):
-        size = len(body)
-        metrics.source, metrics.compressed = (None, size) if encoding == "zstd" else (size, None)
-    elif counter is not None:
-        if compressed_here:
-            metrics.source = getattr(counter, "source_size", None)
-            metrics.compressed = counter.size
-        elif encoding == "zstd":
-            metrics.compressed = counter.size
-        else:
-            metrics.source = counter.size

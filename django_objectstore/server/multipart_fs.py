@@ -18,46 +18,34 @@ import json
 import os
 import shutil
 import time
-import uuid
-from collections.abc import Sequence
-from contextlib import AbstractContextManager, suppress
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from datetime import datetime
-from typing import IO, Any
+from typing import Any
 
 from django_objectstore.server.backends.base import ObjectLocation, ObjectMetadata
-from django_objectstore.server.messages import BodyReader
+from django_objectstore.server.multipart_fs_parts import (
+    IncomingPartFile,
+    StagedPartFile,
+    create_temp,
+    fsync_dir,
+    read_header,
+)
 from django_objectstore.server.multipart_store import (
     STALE_AFTER,
-    ChainReader,
-    ClosingReader,
-    CompletedPart,
-    Locks,
     PartInfo,
+    StagedPart,
     Upload,
     UploadNotFound,
-    check_part,
-    copy_part,
+    UploadStore,
     is_upload_id,
-    make_etag,
     new_upload_id,
 )
 from django_objectstore.wire.expiration import format_expiration, parse_expiration
 
 STAGING_DIR = ".multipart"
-HEADER_SIZE = 512
-"""Bytes reserved at the start of each part file for its JSON header (space padded)."""
 DIR_MODE = 0o700
-FILE_MODE = 0o600
 _UPLOAD_FILE = "upload.json"
-_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-
-
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _metadata_to_json(metadata: ObjectMetadata) -> dict[str, Any]:
@@ -83,30 +71,13 @@ def _metadata_from_json(data: dict[str, Any], created: datetime) -> ObjectMetada
     )
 
 
-class _PartFile:
-    """A staged part's bytes, after the header."""
-
-    def __init__(self, path: str) -> None:
-        self._file: IO[bytes] = open(path, "rb")  # noqa: SIM115 - closed by close()
-        self._file.seek(HEADER_SIZE)
-
-    def read(self, n: int = -1, /) -> bytes:
-        return self._file.read(n)
-
-    def close(self) -> None:
-        self._file.close()
-
-
-class FilesystemUploadStore:
+class FilesystemUploadStore(UploadStore):
     """Durable staging in ``<root>/.multipart``."""
 
     def __init__(self, root: str) -> None:
+        super().__init__()
         self.root = root
         self.directory = os.path.join(root, STAGING_DIR)
-        self._locks = Locks()
-
-    def lock(self, upload_id: str) -> AbstractContextManager[None]:
-        return self._locks.hold(upload_id)
 
     # -- files -------------------------------------------------------------------
 
@@ -116,14 +87,13 @@ class FilesystemUploadStore:
         return os.path.join(self.directory, upload_id)
 
     def _write_file(self, directory: str, name: str, data: bytes) -> None:
-        temp = os.path.join(directory, f".{uuid.uuid4().hex}.tmp")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _CLOEXEC, FILE_MODE)
+        temp, fd = create_temp(directory)
         with open(fd, "wb") as file:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temp, os.path.join(directory, name))
-        _fsync_dir(directory)
+        fsync_dir(directory)
 
     def _load(self, location: ObjectLocation, upload_id: str) -> Upload:
         path = os.path.join(self._upload_dir(upload_id), _UPLOAD_FILE)
@@ -142,17 +112,6 @@ class FilesystemUploadStore:
             upload_id, stored, _metadata_from_json(data["metadata"], initiated), initiated
         )
 
-    @staticmethod
-    def _read_header(path: str, part_number: int) -> PartInfo:
-        with open(path, "rb") as file:
-            header = json.loads(file.read(HEADER_SIZE))
-        return PartInfo(
-            part_number,
-            header["etag"],
-            header["size"],
-            datetime.fromisoformat(header["last_modified"]),
-        )
-
     def _part_files(self, upload_id: str) -> dict[int, str]:
         directory = self._upload_dir(upload_id)
         found = {}
@@ -163,6 +122,22 @@ class FilesystemUploadStore:
         return found
 
     # -- the store interface -------------------------------------------------------
+
+    @contextmanager
+    def _receive(self, location: ObjectLocation, upload_id: str) -> Iterator[IncomingPartFile]:
+        part = IncomingPartFile(self._upload_dir(upload_id), upload_id)
+        try:
+            yield part
+        except BaseException:
+            part.discard()
+            raise
+
+    def _staged(
+        self, location: ObjectLocation, upload_id: str
+    ) -> tuple[Upload, Mapping[int, StagedPart]]:
+        upload = self._load(location, upload_id)
+        files = self._part_files(upload_id)
+        return upload, {number: StagedPartFile(path, number) for number, path in files.items()}
 
     def create(self, location: ObjectLocation, metadata: ObjectMetadata, now: datetime) -> str:
         upload_id = new_upload_id()
@@ -184,49 +159,8 @@ class FilesystemUploadStore:
         except BaseException:
             shutil.rmtree(building, ignore_errors=True)
             raise
-        _fsync_dir(self.directory)
+        fsync_dir(self.directory)
         return upload_id
-
-    def put_part(
-        self,
-        location: ObjectLocation,
-        upload_id: str,
-        part_number: int,
-        body: BodyReader,
-        content_length: int,
-        md5: bytes | None,
-        now: datetime,
-    ) -> PartInfo:
-        self._load(location, upload_id)
-        directory = self._upload_dir(upload_id)
-        temp = os.path.join(directory, f".{uuid.uuid4().hex}.tmp")
-        try:
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _CLOEXEC, FILE_MODE)
-        except FileNotFoundError:
-            raise UploadNotFound(upload_id) from None
-        try:
-            with open(fd, "wb") as file:
-                file.write(b" " * HEADER_SIZE)
-                digest = copy_part(body, file.write, content_length, md5)
-                info = PartInfo(
-                    part_number, make_etag(part_number, content_length, digest), content_length, now
-                )
-                header = json.dumps(
-                    {"etag": info.etag, "size": info.size, "last_modified": now.isoformat()}
-                ).encode()
-                file.seek(0)
-                file.write(header.ljust(HEADER_SIZE))
-                file.flush()
-                os.fsync(file.fileno())
-            with self._locks.hold(upload_id):
-                self._load(location, upload_id)
-                os.replace(temp, os.path.join(directory, f"{part_number}.part"))
-                _fsync_dir(directory)
-        except BaseException:
-            with suppress(FileNotFoundError):
-                os.unlink(temp)
-            raise
-        return info
 
     def list_parts(self, location: ObjectLocation, upload_id: str) -> list[PartInfo]:
         self._load(location, upload_id)
@@ -235,30 +169,12 @@ class FilesystemUploadStore:
             files = self._part_files(upload_id)
             for number in sorted(files):
                 try:
-                    parts.append(self._read_header(files[number], number))
+                    parts.append(read_header(files[number], number))
                 except FileNotFoundError:
                     continue  # aborted or replaced while listing
         except FileNotFoundError:
             raise UploadNotFound(upload_id) from None
         return parts
-
-    def open_parts(
-        self, location: ObjectLocation, upload_id: str, parts: Sequence[CompletedPart]
-    ) -> tuple[Upload, ClosingReader]:
-        upload = self._load(location, upload_id)
-        files = self._part_files(upload_id)
-        for part in parts:
-            path = files.get(part.part_number)
-            check_part(part, None if path is None else self._read_header(path, part.part_number))
-        readers: list[ClosingReader] = []
-        try:
-            for part in parts:
-                readers.append(_PartFile(files[part.part_number]))
-        except BaseException:
-            for reader in readers:
-                reader.close()
-            raise
-        return upload, ChainReader(readers)
 
     def remove(self, location: ObjectLocation, upload_id: str) -> None:
         try:
@@ -310,7 +226,7 @@ class FilesystemUploadStore:
             with open(os.path.join(directory, _UPLOAD_FILE), "rb") as file:
                 touched = datetime.fromisoformat(json.load(file)["initiated"])
             for number, path in self._part_files(upload_id).items():
-                touched = max(touched, self._read_header(path, number).last_modified)
+                touched = max(touched, read_header(path, number).last_modified)
         except (OSError, ValueError, KeyError):
             return None
         return touched

@@ -1,9 +1,10 @@
 """Staging for multipart uploads: upload records and their parts until completion.
 
-Two stores share one interface (:class:`UploadStore`): :class:`MemoryUploadStore`
-for the memory backend and :class:`~.multipart_fs.FilesystemUploadStore` for the
-filesystem backend (under ``<root>/.multipart/``). :func:`upload_store` picks the one
-matching an engine's backend and keeps one per engine.
+Two stores share one base class (:class:`UploadStore`, which holds the steps both
+take): :class:`~.multipart_memory.MemoryUploadStore` for the memory backend and
+:class:`~.multipart_fs.FilesystemUploadStore` for the filesystem backend (under
+``<root>/.multipart/``). :func:`upload_store` picks the one matching an engine's
+backend and keeps one per engine.
 
 Upload ids are server-generated UUIDs; anything else is reported as an unknown upload,
 so an id can never name a path outside the staging directory.
@@ -17,9 +18,10 @@ import re
 import threading
 import uuid
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -119,10 +121,46 @@ def copy_part(
     return digest.digest()
 
 
-class UploadStore(Protocol):
+class PartSink(Protocol):
+    """A part being received through ``write``, then sealed and published.
+
+    Once the body is complete and checked, ``seal`` makes the bytes durable and
+    ``publish`` (under the upload's lock) replaces any part with the same number.
+    """
+
+    def write(self, data: bytes, /) -> object: ...
+
+    def seal(self, info: PartInfo) -> None: ...
+
+    def publish(self) -> None: ...
+
+
+class StagedPart(Protocol):
+    """A part as staged: its record, and its bytes opened for reading."""
+
+    def info(self) -> PartInfo: ...
+
+    def open(self) -> ClosingReader: ...
+
+
+class UploadStore(ABC):
+    """Staging for multipart uploads: one implementation per kind of backend.
+
+    The steps every store takes live here: a part is received outside any lock (the
+    upload is checked before and again before publishing), and completion checks every
+    listed part before it opens any. Subclasses say where records and parts are kept.
+    """
+
+    def __init__(self) -> None:
+        self._locks = Locks()
+
+    def lock(self, upload_id: str) -> AbstractContextManager[None]:
+        """Serialise completion, abort and part publication of one upload."""
+        return self._locks.hold(upload_id)
+
+    @abstractmethod
     def create(self, location: ObjectLocation, metadata: ObjectMetadata, now: datetime) -> str:
         """Record a new upload; ``metadata.time_created`` is ``now``. Returns its id."""
-        ...
 
     def put_part(
         self,
@@ -135,29 +173,63 @@ class UploadStore(Protocol):
         now: datetime,
     ) -> PartInfo:
         """Stage a part durably, replacing one with the same number."""
-        ...
+        self._load(location, upload_id)
+        with self._receive(location, upload_id) as part:
+            digest = copy_part(body, part.write, content_length, md5)
+            info = PartInfo(
+                part_number, make_etag(part_number, content_length, digest), content_length, now
+            )
+            part.seal(info)
+            with self._locks.hold(upload_id):
+                self._load(location, upload_id)
+                part.publish()
+        return info
 
+    @abstractmethod
     def list_parts(self, location: ObjectLocation, upload_id: str) -> list[PartInfo]:
         """All parts, ascending by part number."""
-        ...
 
     def open_parts(
         self, location: ObjectLocation, upload_id: str, parts: Sequence[CompletedPart]
     ) -> tuple[Upload, ClosingReader]:
         """Check ``parts`` (``InvalidPart``) and open them as one stream, in listed order."""
-        ...
+        upload, staged = self._staged(location, upload_id)
+        for part in parts:
+            found = staged.get(part.part_number)
+            check_part(part, None if found is None else found.info())
+        readers: list[ClosingReader] = []
+        try:
+            for part in parts:
+                readers.append(staged[part.part_number].open())
+        except BaseException:
+            for reader in readers:
+                reader.close()
+            raise
+        return upload, ChainReader(readers)
 
+    @abstractmethod
     def remove(self, location: ObjectLocation, upload_id: str) -> None:
         """Drop the upload and its parts; unknown ids are fine."""
-        ...
 
+    @abstractmethod
     def sweep_stale_uploads(self, now: datetime) -> int:
         """Remove uploads idle for more than :data:`STALE_AFTER`; returns how many."""
-        ...
 
-    def lock(self, upload_id: str) -> AbstractContextManager[None]:
-        """Serialise completion, abort and part publication of one upload."""
-        ...
+    @abstractmethod
+    def _load(self, location: ObjectLocation, upload_id: str) -> Upload:
+        """The upload; ``UploadNotFound`` if it is gone or belongs to another object."""
+
+    @abstractmethod
+    def _receive(
+        self, location: ObjectLocation, upload_id: str
+    ) -> AbstractContextManager[PartSink]:
+        """A sink for one part's body; what was not published is discarded on exit."""
+
+    @abstractmethod
+    def _staged(
+        self, location: ObjectLocation, upload_id: str
+    ) -> tuple[Upload, Mapping[int, StagedPart]]:
+        """The upload and its staged parts by number."""
 
 
 class ClosingReader(Protocol):
@@ -199,107 +271,6 @@ class Locks:
             yield
 
 
-class _BytesReader:
-    def __init__(self, data: bytes) -> None:
-        self._view = memoryview(data)
-        self._pos = 0
-
-    def read(self, n: int = -1, /) -> bytes:
-        end = len(self._view) if n < 0 else min(len(self._view), self._pos + n)
-        chunk = bytes(self._view[self._pos : end])
-        self._pos = end
-        return chunk
-
-    def close(self) -> None:
-        return None
-
-
-@dataclass
-class _MemoryUpload:
-    upload: Upload
-    touched: datetime
-    parts: dict[int, tuple[PartInfo, bytes]] = field(default_factory=dict)
-
-
-class MemoryUploadStore:
-    """Uploads kept in memory, for the memory backend."""
-
-    def __init__(self) -> None:
-        self._uploads: dict[str, _MemoryUpload] = {}
-        self._guard = threading.Lock()
-        self._locks = Locks()
-
-    def lock(self, upload_id: str) -> AbstractContextManager[None]:
-        return self._locks.hold(upload_id)
-
-    def _find(self, location: ObjectLocation, upload_id: str) -> _MemoryUpload:
-        with self._guard:
-            found = self._uploads.get(upload_id)
-        if found is None or found.upload.location != location:
-            raise UploadNotFound(upload_id)
-        return found
-
-    def create(self, location: ObjectLocation, metadata: ObjectMetadata, now: datetime) -> str:
-        upload_id = new_upload_id()
-        upload = Upload(upload_id, location, metadata, now)
-        with self._guard:
-            self._uploads[upload_id] = _MemoryUpload(upload, now)
-        return upload_id
-
-    def put_part(
-        self,
-        location: ObjectLocation,
-        upload_id: str,
-        part_number: int,
-        body: BodyReader,
-        content_length: int,
-        md5: bytes | None,
-        now: datetime,
-    ) -> PartInfo:
-        self._find(location, upload_id)
-        chunks: list[bytes] = []
-        digest = copy_part(body, chunks.append, content_length, md5)
-        info = PartInfo(
-            part_number, make_etag(part_number, content_length, digest), content_length, now
-        )
-        with self._locks.hold(upload_id):
-            found = self._find(location, upload_id)
-            with self._guard:
-                found.parts[part_number] = (info, b"".join(chunks))
-                found.touched = max(found.touched, now)
-        return info
-
-    def list_parts(self, location: ObjectLocation, upload_id: str) -> list[PartInfo]:
-        found = self._find(location, upload_id)
-        with self._guard:
-            return [found.parts[number][0] for number in sorted(found.parts)]
-
-    def open_parts(
-        self, location: ObjectLocation, upload_id: str, parts: Sequence[CompletedPart]
-    ) -> tuple[Upload, ClosingReader]:
-        found = self._find(location, upload_id)
-        with self._guard:
-            staged = dict(found.parts)
-        readers: list[ClosingReader] = []
-        for part in parts:
-            check_part(part, staged[part.part_number][0] if part.part_number in staged else None)
-            readers.append(_BytesReader(staged[part.part_number][1]))
-        return found.upload, ChainReader(readers)
-
-    def remove(self, location: ObjectLocation, upload_id: str) -> None:
-        with self._guard:
-            found = self._uploads.get(upload_id)
-            if found is not None and found.upload.location == location:
-                del self._uploads[upload_id]
-
-    def sweep_stale_uploads(self, now: datetime) -> int:
-        with self._guard:
-            stale = [key for key, up in self._uploads.items() if now - up.touched > STALE_AFTER]
-            for key in stale:
-                del self._uploads[key]
-        return len(stale)
-
-
 def check_part(wanted: CompletedPart, staged: PartInfo | None) -> None:
     """``InvalidPart`` unless ``staged`` exists and carries the ETag the client sent."""
     if staged is None:
@@ -326,6 +297,8 @@ def upload_store(engine: Engine) -> UploadStore:
 
                 store = FilesystemUploadStore(str(root))
             else:
+                from django_objectstore.server.multipart_memory import MemoryUploadStore
+
                 store = MemoryUploadStore()
             _STORES[engine] = store
         return store

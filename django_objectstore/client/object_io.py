@@ -1,0 +1,123 @@
+"""The bodies of ``Session.put`` and ``Session.get``: what goes up and what comes down.
+
+Up: the recorded encoding and whether to compress here, the streamed request body,
+and the sizes reported to metrics. Down: the payload stream, decompressed on the fly
+unless the caller accepts the stored encoding.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import BinaryIO
+
+from django_objectstore.client.compression import (
+    CountingChunks,
+    Payload,
+    Source,
+    compress_stream,
+    decompress_reader,
+    iter_source,
+)
+from django_objectstore.client.metadata import GetResponse, Metadata
+from django_objectstore.client.metrics import OperationMetrics
+from django_objectstore.client.transport import RequestBody, TransportResponse
+from django_objectstore.client.usecase import Usecase, validate_compression
+from django_objectstore.wire import headers as h
+
+__all__ = [
+    "choose_encoding",
+    "get_response",
+    "record_put",
+    "stored_key",
+    "upload_body",
+]
+
+
+def choose_encoding(
+    usecase: Usecase, compression: str | None, compress: str | None, precompressed: str | None
+) -> tuple[str, bool]:
+    """(recorded encoding, whether to compress here); ``ValueError`` for bad combinations."""
+    if compression is not None and compress is not None:
+        raise ValueError("pass compression or its alias compress, not both")
+    chosen = compression if compression is not None else compress
+    if precompressed is not None:
+        if chosen is not None:
+            raise ValueError("pass compression or precompressed, not both")
+        if precompressed != "zstd":
+            raise ValueError(f"invalid precompressed {precompressed!r}: use 'zstd'")
+        return "zstd", False
+    encoding = validate_compression(chosen if chosen is not None else usecase.compression)
+    return encoding, encoding == "zstd"
+
+
+def upload_body(
+    contents: bytes | BinaryIO | Iterable[bytes], compress_here: bool
+) -> tuple[RequestBody, CountingChunks | None]:
+    """The request body for ``contents``, and the counter of its bytes when streamed."""
+    counter: CountingChunks
+    if compress_here:
+        counter = compress_stream(contents)
+    elif isinstance(contents, bytes | bytearray | memoryview):
+        return bytes(contents), None
+    else:
+        counter = CountingChunks(iter_source(contents))
+    return counter, counter
+
+
+def stored_key(response: TransportResponse) -> str:
+    """The key in a PUT/POST response (``{"key": ...}``); closes the response."""
+    try:
+        result = json.loads(response.read())
+    finally:
+        response.close()
+    return str(result["key"])
+
+
+def record_put(
+    metrics: OperationMetrics,
+    contents: Source,
+    body: RequestBody,
+    counter: CountingChunks | None,
+    encoding: str,
+    compressed_here: bool,
+) -> None:
+    """Report the source and encoded sizes of an upload, where they are known."""
+    metrics.compression = encoding
+    if isinstance(body, bytes):
+        size = len(body)
+        metrics.source, metrics.compressed = (None, size) if encoding == "zstd" else (size, None)
+    elif counter is not None:
+        if compressed_here:
+            metrics.source = getattr(counter, "source_size", None)
+            metrics.compressed = counter.size
+        elif encoding == "zstd":
+            metrics.compressed = counter.size
+        else:
+            metrics.source = counter.size
+
+
+def get_response(
+    response: TransportResponse, decompress: bool, accept_encoding: Sequence[str] | None
+) -> GetResponse:
+    """Wrap a found object's response; zstd is decoded while reading unless accepted.
+
+    The response is closed when its metadata cannot be parsed or its encoding cannot
+    be decoded.
+    """
+    try:
+        metadata = Metadata.from_headers(response.headers)
+    except ValueError:
+        response.close()
+        raise
+    encoding = metadata.compression
+    accepted = accept_encoding is not None and (
+        "*" in accept_encoding or encoding in accept_encoding
+    )
+    if encoding and decompress and not accepted:
+        if encoding != h.ZSTD:
+            response.close()
+            raise NotImplementedError(f"cannot decompress {encoding!r} payloads (only zstd)")
+        metadata.compression = None
+        return GetResponse(metadata, decompress_reader(response))
+    return GetResponse(metadata, Payload(response))
