@@ -1,6 +1,7 @@
 """System checks: configuration mistakes reported by ``manage.py check``, offline.
 
-Ids are never reused. Errors:
+Ids are never reused. The checks of model fields (``W002``, ``E015``, ``W005``) live in
+:mod:`django_objectstore.checks_fields`. Errors:
 
 - ``E001`` malformed ``base_url`` (scheme, host) in OPTIONS or ``OBJECTSTORE``
 - ``E002`` invalid usecase name
@@ -16,6 +17,8 @@ Ids are never reused. Errors:
 - ``E012`` ``OBJECTSTORE["scope_resolver"]`` cannot be imported
 - ``E013`` ``OBJECTSTORE["download_permission"]`` cannot be imported
 - ``E014`` a storage's ``BACKEND`` cannot be imported (only for objectstore paths)
+- ``E015`` an ``ObjectstoreFileField`` names a storage alias missing from ``STORAGES``
+- ``E016`` the ``alias`` option differs from the storage's key in ``STORAGES``
 
 Warnings:
 
@@ -24,6 +27,7 @@ Warnings:
 - ``W003`` ``url_mode="proxy"`` but the download URLs are not in the URLconf
 - ``W004`` ``url_mode`` ``presigned``/``direct`` with zstd compression: those URLs serve
   the stored (compressed) bytes with ``content-encoding: zstd``
+- ``W005`` an ``ObjectstoreFileField`` names a storage that is not an ``ObjectstoreStorage``
 """
 
 from __future__ import annotations
@@ -53,7 +57,16 @@ _KIND_IDS = {
     "credentials": "E009",
     "client_options": "E010",
 }
-_MIDDLEWARE = "django_objectstore.middleware.ObjectstoreScopeMiddleware"
+_KIND_HINTS = {
+    "base_url": "use http(s)://host[:port][/prefix], embedded:<directory> or memory://<name>",
+    "usecase": "use 3-64 characters from A-Z a-z 0-9 _ -, e.g. 'attachments'",
+    "compression": "'zstd' (the default) or 'none' for already-compressed files",
+    "choice": "each option and its values are listed in the settings reference (settings.md)",
+    "url_expiry": "a timedelta, a number of seconds or a string such as '15m'; at most 7 days",
+    "credentials": "set token, or signing_key with signing_kid, from the environment",
+    "client_options": "client_options are keyword arguments of the objectstore Client",
+}
+"""Hints for problems whose message does not carry one."""
 _STORAGE_PATH = "django_objectstore.storage.ObjectstoreStorage"
 
 
@@ -61,7 +74,13 @@ def register() -> None:
     """Register the checks (called from ``AppConfig.ready``; safe to call twice)."""
     checks.register(check_storages)
     checks.register(check_objectstore_setting)
+    from django_objectstore.checks_fields import (
+        check_field_storages,
+        check_fields_have_a_scope_source,
+    )
+
     checks.register(check_fields_have_a_scope_source, checks.Tags.models)
+    checks.register(check_field_storages, checks.Tags.models)
     checks.register(check_proxy_urls, checks.Tags.urls)
     checks.register(check_embedded_in_production, deploy=True)
 
@@ -112,13 +131,30 @@ def check_storages(**kwargs: Any) -> list[checks.CheckMessage]:
             messages.append(
                 checks.Error(
                     f"STORAGES[{alias!r}]['OPTIONS']: {problem.message}",
-                    hint=problem.hint,
+                    hint=problem.hint or _KIND_HINTS.get(problem.kind),
                     obj=f"STORAGES[{alias!r}]",
                     id=_ID.format(_KIND_IDS[problem.kind]),
                 )
             )
         messages.extend(_compressed_direct_urls(alias, effective))
+        messages.extend(_alias_mismatch(alias, effective))
     return messages
+
+
+def _alias_mismatch(alias: str, options: Mapping[str, Any]) -> list[checks.CheckMessage]:
+    """An ``alias`` option naming another entry sends proxy URLs to the wrong storage."""
+    given = options.get("alias")
+    if given is None or given == alias:
+        return []
+    return [
+        checks.Error(
+            f"STORAGES[{alias!r}]['OPTIONS']['alias'] is {given!r}: proxy URLs of this "
+            f"storage would be served from STORAGES[{given!r}]",
+            hint=f"set 'alias': {alias!r} or remove the option (it is found automatically)",
+            obj=f"STORAGES[{alias!r}]",
+            id=_ID.format("E016"),
+        )
+    ]
 
 
 def _compressed_direct_urls(alias: str, options: Mapping[str, Any]) -> list[checks.CheckMessage]:
@@ -146,15 +182,31 @@ def check_objectstore_setting(**kwargs: Any) -> list[checks.CheckMessage]:
     try:
         objectstore_settings.raw()
     except ImproperlyConfigured as exc:
-        return [checks.Error(str(exc), id=_ID.format("E011"))]
+        return [
+            checks.Error(
+                str(exc),
+                hint="OBJECTSTORE = {'base_url': ..., 'scope_resolver': ..., "
+                "'download_permission': ...}; storage options go in STORAGES OPTIONS",
+                id=_ID.format("E011"),
+            )
+        ]
     messages: list[checks.CheckMessage] = []
     try:
         base_url = objectstore_settings.base_url
         if base_url is not None:
             validate_base_url(base_url)
     except (ImproperlyConfigured, ValueError) as exc:
-        messages.append(checks.Error(f"OBJECTSTORE['base_url']: {exc}", id=_ID.format("E001")))
-    for key, check_id in (("scope_resolver", "E012"), ("download_permission", "E013")):
+        messages.append(
+            checks.Error(
+                f"OBJECTSTORE['base_url']: {exc}",
+                hint=_KIND_HINTS["base_url"],
+                id=_ID.format("E001"),
+            )
+        )
+    for key, check_id, example in (
+        ("scope_resolver", "E012", "'myproject.scopes.resolve'"),
+        ("download_permission", "E013", "'myproject.permissions.can_download'"),
+    ):
         try:
             path = getattr(objectstore_settings, key)
             if path is not None:
@@ -163,41 +215,10 @@ def check_objectstore_setting(**kwargs: Any) -> list[checks.CheckMessage]:
             messages.append(
                 checks.Error(
                     f"OBJECTSTORE[{key!r}] cannot be imported: {exc}",
-                    hint="give the dotted path of a function, e.g. 'myproject.scopes.resolve'",
+                    hint=f"give the dotted path of a function, e.g. {example}",
                     id=_ID.format(check_id),
                 )
             )
-    return messages
-
-
-def check_fields_have_a_scope_source(
-    app_configs: Any = None, **kwargs: Any
-) -> list[checks.CheckMessage]:
-    """Fields without ``scope=`` rely on the middleware (or ``objectstore_scope`` blocks)."""
-    if _MIDDLEWARE in (getattr(settings, "MIDDLEWARE", None) or []):
-        return []
-    try:
-        from django_objectstore.fields import ObjectstoreFileField
-    except ImportError:  # pragma: no cover - the field ships with this package
-        return []
-    from django.apps import apps
-
-    messages: list[checks.CheckMessage] = []
-    for model in apps.get_models():
-        if app_configs is not None and model._meta.app_config not in app_configs:
-            continue
-        for field in model._meta.get_fields():
-            if isinstance(field, ObjectstoreFileField) and field.scope is None:
-                messages.append(
-                    checks.Warning(
-                        f"{model._meta.label}.{field.name} has no scope= and "
-                        f"{_MIDDLEWARE} is not in MIDDLEWARE: saving a file outside an "
-                        f"objectstore_scope() block will fail",
-                        hint=f"add {_MIDDLEWARE!r} to MIDDLEWARE or pass scope= to the field",
-                        obj=field,
-                        id=_ID.format("W002"),
-                    )
-                )
     return messages
 
 

@@ -133,8 +133,8 @@ class ObjectstoreFileField(FileField):
             kwargs.pop("max_length", None)
         else:
             kwargs["max_length"] = self.max_length
-        if self.scope is not None:
-            kwargs["scope"] = self.scope
+        # ``scope`` is left out on purpose: it changes no column, so editing it needs no
+        # migration, and a lambda (which migrations cannot serialise) works.
         if self.delete_orphans:
             kwargs["delete_orphans"] = True
         return name, "django_objectstore.fields.ObjectstoreFileField", args, kwargs

@@ -16,8 +16,8 @@ requests call it themselves after the transaction ends.
 
 **Objects no row references any more** (``delete_orphans=True``): deletion is
 scheduled with ``on_commit``, so a rolled-back delete never loses the object, and is
-skipped while any row of any model still references the same name through a field on
-the same storage.
+skipped while any row of any model (through its base manager) still references the
+same name through a field whose storage has the same server and usecase.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from asgiref.local import Local
-from django.core.files.storage import Storage
+from django.core.files.storage import InvalidStorageError, Storage
 from django.core.signals import request_finished
 from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 from django.db.models import Model
@@ -147,14 +147,30 @@ def _is_referenced(field: ObjectstoreFileField, name: str, using: str) -> bool:
 
     from django_objectstore.fields import ObjectstoreFileField
 
-    storage = field.storage
+    where = _location(field.storage)
     for model in apps.get_models():
         for other in model._meta.concrete_fields:
-            if isinstance(other, ObjectstoreFileField) and other.storage is storage:
-                lookup = {other.attname: name}
-                if model._default_manager.using(using).filter(**lookup).exists():
-                    return True
+            if not isinstance(other, ObjectstoreFileField):
+                continue
+            try:
+                same = _location(other.storage) == where
+            except InvalidStorageError:
+                continue  # an alias missing from STORAGES (system check E015)
+            # The base manager: a default manager that hides rows (soft deletion) must
+            # not make a still-referenced object look unreferenced.
+            if same and model._base_manager.using(using).filter(**{other.attname: name}).exists():
+                return True
     return False
+
+
+def _location(storage: Storage) -> object:
+    """What identifies the objects behind ``storage``: two ``STORAGES`` aliases (or a
+    storage instance) for the same server and usecase name the same objects."""
+    from django_objectstore.storage import ObjectstoreStorage
+
+    if isinstance(storage, ObjectstoreStorage):
+        return (storage.resolved_base_url(), storage.usecase.name)
+    return storage
 
 
 request_finished.connect(discard_rolled_back_uploads, dispatch_uid="django_objectstore.uploads")

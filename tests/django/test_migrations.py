@@ -58,4 +58,4 @@ def test_field_deconstructs_to_the_alias_not_a_storage() -> None:
     assert isinstance(field, ObjectstoreFileField)
     _, _, _, kwargs = field.deconstruct()
     assert "storage" not in kwargs  # the default alias, "attachments"
-    assert set(kwargs) == {"scope", "delete_orphans"}
+    assert set(kwargs) == {"delete_orphans"}  # the scope callable changes no column
