@@ -5,7 +5,7 @@ No Django imports: usable in any Python program.
 
 from __future__ import annotations
 
-from django_objectstore.client.auth import Permission, SecretKey, TokenProvider
+from django_objectstore.client.auth import Permission, SecretKey, TokenGenerator, TokenProvider
 from django_objectstore.client.batch import Delete, Get, Head, Keepalive, OperationResult, Put
 from django_objectstore.client.client import Client
 from django_objectstore.client.errors import (
@@ -19,9 +19,9 @@ from django_objectstore.client.errors import (
     ServerUnavailable,
     Unauthorized,
 )
-from django_objectstore.client.metadata import GetResponse, Metadata
+from django_objectstore.client.metadata import GetResponse, Metadata, parse_accept_encoding
 from django_objectstore.client.metrics import MetricsBackend, NoOpMetricsBackend
-from django_objectstore.client.multipart import MultipartUpload, Part
+from django_objectstore.client.multipart import MultipartUpload, Part, PartETag
 from django_objectstore.client.session import Session
 from django_objectstore.client.usecase import Compression, Usecase
 from django_objectstore.wire.expiration import ExpirationPolicy, TimeToIdle, TimeToLive
@@ -46,6 +46,7 @@ __all__ = [
     "ObjectstoreConnectionError",
     "OperationResult",
     "Part",
+    "PartETag",
     "Permission",
     "Put",
     "RateLimited",
@@ -55,7 +56,9 @@ __all__ = [
     "Session",
     "TimeToIdle",
     "TimeToLive",
+    "TokenGenerator",
     "TokenProvider",
     "Unauthorized",
     "Usecase",
+    "parse_accept_encoding",
 ]

@@ -41,10 +41,16 @@ class SecretKey:
     def __init__(
         self,
         kid: str,
-        pem: str | bytes,
+        secret_key: str | bytes | None = None,
         expiry_seconds: int = 60,
         permissions: Iterable[Permission | str] | None = None,
+        *,
+        pem: str | bytes | None = None,
     ) -> None:
+        if (secret_key is None) == (pem is None):
+            raise ValueError("SecretKey needs the private key PEM: pass secret_key (or pem)")
+        pem = secret_key if secret_key is not None else pem
+        assert pem is not None
         if not kid:
             raise ValueError("SecretKey kid must be a non-empty string")
         if expiry_seconds <= 0:
@@ -62,6 +68,11 @@ class SecretKey:
 
     def __repr__(self) -> str:
         return f"SecretKey(kid={self.kid!r}, expiry_seconds={self.expiry_seconds})"
+
+    @property
+    def secret_key(self) -> str:
+        """The private key PEM (the official client's attribute name)."""
+        return self.pem
 
     def token_for_scope(
         self,
@@ -85,12 +96,21 @@ class SecretKey:
         }
         return jwt.encode(claims, self._key, algorithm="EdDSA", headers={"kid": self.kid})
 
+    sign_for_scope = token_for_scope
+    """The official client's older name for :meth:`token_for_scope`."""
+
     def sign(self, message: bytes) -> str:
         """The Ed25519 signature of ``message``, base64url without padding."""
         return base64.urlsafe_b64encode(self._key.sign(message)).rstrip(b"=").decode()
 
+    def signature_for_canonical_form(self, canonical_form: str) -> str:
+        """``os_sig`` for a pre-signed URL's canonical string (the official client's name)."""
+        return self.sign(canonical_form.encode("utf-8"))
+
 
 TokenProvider = SecretKey | str
+TokenGenerator = SecretKey
+"""The official client's older name for :class:`SecretKey`."""
 _MAX_CACHED = 4096
 
 

@@ -173,7 +173,7 @@ def operation_part(session: Session, operation: Operation) -> tuple[list[tuple[s
 def describe(session: Session, operation: Operation, key: str | None) -> str:
     scope = format_scopes(session.scopes)
     where = f"{session.usecase.name}/{scope}" + (f"/{key}" if key else "")
-    return f"batch {kind_of(operation)} of {where}"
+    return f"batch {kind_of(operation)} of {where} on {session.transport.base_url}"
 
 
 def result_from_part(

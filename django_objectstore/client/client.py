@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from os import PathLike
 from types import TracebackType
 from typing import Any
 
@@ -62,25 +63,35 @@ class Client:
     ``metrics_backend``: receives latency/size metrics. ``token``: a :class:`SecretKey`
     (tokens are minted per usecase and scope and cached) or a fixed JWT string
     (``token_generator`` is accepted as the same thing). ``propagate_traces``: add
-    Sentry trace headers (needs ``sentry-sdk``).
+    Sentry trace headers (needs ``sentry-sdk``). ``spool_dir`` is accepted for
+    compatibility with the official client, which spools compressed uploads to a
+    temporary file there; this client never spools (large files are sent in parts read
+    straight from the file), so it is kept but unused.
+
+    Positional arguments follow the official client's order (``base_url,
+    metrics_backend, propagate_traces, retries, timeout_ms, connection_kwargs, token,
+    spool_dir``), so code written for it runs unchanged.
     """
 
     def __init__(
         self,
         base_url: str,
-        *,
+        metrics_backend: MetricsBackend | None = None,
         propagate_traces: bool = False,
-        retries: int = 3,
+        retries: int | None = 3,
         timeout_ms: float | None = None,
         connection_kwargs: Mapping[str, Any] | None = None,
-        metrics_backend: MetricsBackend | None = None,
         token: TokenProvider | None = None,
+        spool_dir: str | PathLike[str] | None = None,
+        *,
         token_generator: TokenProvider | None = None,
         transport: Transport | None = None,
     ) -> None:
         if token is not None and token_generator is not None:
             raise ValueError("pass token or token_generator (the same thing), not both")
         token = token if token is not None else token_generator
+        if retries is None:
+            retries = 3
         if retries < 0:
             raise ValueError(f"retries must be >= 0, got {retries!r}")
         if timeout_ms is not None and timeout_ms <= 0:
@@ -92,6 +103,7 @@ class Client:
             base_url, retries=retries, timeout_ms=timeout_ms, connection_kwargs=connection_kwargs
         )
         self.metrics_backend = metrics_backend
+        self.spool_dir = spool_dir
         self.token = token
         self._tokens = TokenCache(token) if isinstance(token, SecretKey) else None
         self._static_auth = f"Bearer {token}" if isinstance(token, str) else None

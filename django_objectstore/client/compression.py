@@ -24,6 +24,26 @@ class Readable(Protocol):
     def read(self, n: int = -1, /) -> bytes: ...
 
 
+def check_source(source: object) -> None:
+    """``TypeError`` before any request for what cannot be uploaded (str, None, text files).
+
+    A bad source found only while streaming would fail the request halfway, and over
+    the in-process transports even look like a server error.
+    """
+    if isinstance(source, bytes | bytearray | memoryview):
+        return
+    if isinstance(source, str | io.TextIOBase):
+        raise TypeError(
+            "contents must be bytes, a binary file or an iterable of bytes; "
+            "encode text first or open files in binary mode ('rb')"
+        )
+    if not hasattr(source, "read") and not isinstance(source, Iterable):
+        raise TypeError(
+            "contents must be bytes, a binary file or an iterable of bytes, "
+            f"got {type(source).__name__}"
+        )
+
+
 def iter_source(source: Source, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
     """The upload source as chunks: ``bytes`` sliced, files read, iterables passed on."""
     if isinstance(source, bytes | bytearray | memoryview):

@@ -61,9 +61,11 @@ def remaining_size(file: BinaryIO) -> int | None:
     return max(0, end - position)
 
 
-def uses_multipart(session: Session, contents: object) -> bool:
-    """Whether ``Session.put`` should hand ``contents`` to :func:`put_large`."""
-    threshold = getattr(session.usecase, "multipart_threshold", None)
+def uses_multipart(contents: object, threshold: int | None) -> bool:
+    """Whether ``Session.put`` should hand ``contents`` to :func:`put_large`.
+
+    ``threshold``: the smallest remaining size (bytes) sent in parts; ``None`` = never.
+    """
     if threshold is None or isinstance(contents, bytes | bytearray | memoryview):
         return False
     if not hasattr(contents, "read"):

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 from urllib.parse import urlencode
 
 from django_objectstore.client.errors import RequestError
@@ -28,6 +28,8 @@ __all__ = [
     "MultipartCompleteError",
     "MultipartUpload",
     "Part",
+    "PartETag",
+    "PartLike",
     "initiate_multipart_upload",
     "resume_multipart_upload",
 ]
@@ -45,6 +47,40 @@ class Part:
     etag: str
     last_modified: datetime | None = None
     size: int | None = None
+
+
+class PartLike(Protocol):
+    """Anything with a part number and an ETag: :class:`Part`, :class:`PartETag`, ..."""
+
+    @property
+    def part_number(self) -> int: ...
+
+    @property
+    def etag(self) -> str: ...
+
+
+class PartETag(str):
+    """The ETag :meth:`MultipartUpload.put_part` returns, remembering its part number.
+
+    It is the ETag string itself (store it, compare it, put it in a ``{number: etag}``
+    mapping) and also has ``part_number`` and ``etag`` like the official client's
+    ``CompletePart``, so a list of them can be passed straight to
+    :meth:`MultipartUpload.complete`.
+    """
+
+    part_number: int
+
+    def __new__(cls, etag: str, part_number: int) -> PartETag:
+        value = super().__new__(cls, etag)
+        value.part_number = part_number
+        return value
+
+    @property
+    def etag(self) -> str:
+        return str.__str__(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (PartETag, (self.etag, self.part_number))
 
 
 class MultipartCompleteError(RequestError):
@@ -87,8 +123,8 @@ class MultipartUpload:
         part_number: int,
         content_length: int | None = None,
         content_md5: bytes | None = None,
-    ) -> str:
-        """Upload part ``part_number`` (1-based) and return its ETag.
+    ) -> PartETag:
+        """Upload part ``part_number`` (1-based) and return its ETag (a :class:`PartETag`).
 
         ``contents`` is sent as is (already compressed if the upload declared
         compression). For a file object ``content_length`` is required; for bytes it
@@ -124,7 +160,7 @@ class MultipartUpload:
             operation="multipart.put_part",
         )
         data = _read_json(response, "multipart.put_part")
-        return str(data["etag"])
+        return PartETag(str(data["etag"]), part_number)
 
     def list_parts(self) -> list[Part]:
         """Every uploaded part, ascending by part number (follows the server's paging)."""
@@ -153,19 +189,18 @@ class MultipartUpload:
                 )
             marker = int(next_marker)
 
-    def complete(self, parts: Iterable[Part | tuple[int, str]] | Mapping[int, str]) -> str:
+    def complete(self, parts: Iterable[PartLike | tuple[int, str]] | Mapping[int, str]) -> str:
         """Assemble the object from ``parts`` and return its key.
 
-        ``parts``: :class:`Part` objects (e.g. from :meth:`list_parts`), ``(part_number,
-        etag)`` pairs or a ``{part_number: etag}`` mapping; sent in ascending order.
-        Raises :class:`MultipartCompleteError` when the server reports a failure in
-        its (always 200) response.
+        ``parts``: what :meth:`put_part` returned, :class:`Part` objects (e.g. from
+        :meth:`list_parts`) or anything else with ``part_number`` and ``etag`` (the
+        official client's parts), ``(part_number, etag)`` pairs or a
+        ``{part_number: etag}`` mapping; sent in ascending order. Raises
+        :class:`MultipartCompleteError` when the server reports a failure in its
+        (always 200) response.
         """
         items = parts.items() if isinstance(parts, Mapping) else parts
-        pairs = sorted(
-            (p.part_number, p.etag) if isinstance(p, Part) else (int(p[0]), str(p[1]))
-            for p in items
-        )
+        pairs = sorted(_part_pair(p) for p in items)
         body = json.dumps(
             {"parts": [{"part_number": number, "etag": etag} for number, etag in pairs]}
         ).encode("utf-8")
@@ -200,6 +235,18 @@ class MultipartUpload:
             "DELETE", self.key, endpoint=_INITIATE, query=self._query(), operation="multipart.abort"
         )
         response.close()
+
+
+def _part_pair(part: object) -> tuple[int, str]:
+    number, etag = getattr(part, "part_number", None), getattr(part, "etag", None)
+    if number is not None and etag is not None:
+        return int(number), str(etag)
+    if isinstance(part, tuple) and len(part) == 2:
+        return int(part[0]), str(part[1])
+    raise ValueError(
+        f"invalid part {part!r}: pass what put_part returned, Part objects, "
+        "(part_number, etag) pairs or a {part_number: etag} mapping"
+    )
 
 
 def _part_from_json(item: Mapping[str, Any]) -> Part:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, cast
 
 from django_objectstore.client import operations as ops
+from django_objectstore.client.compression import check_source
 from django_objectstore.client.large_upload import put_large, uses_multipart
 from django_objectstore.client.metadata import GetResponse, Metadata, build_metadata_headers
 from django_objectstore.client.metrics import OperationMetrics
@@ -65,6 +66,13 @@ class Session:
         if endpoint != "objects":
             where = f"{endpoint} {where}"
         return f"{method} {where} on {self.transport.base_url}"
+
+    @staticmethod
+    def _key(key: object) -> str:
+        """``key`` if it names an object; ``ValueError`` before any request otherwise."""
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"key must be a non-empty string, got {key!r}")
+        return key
 
     def _auth_headers(self) -> dict[str, str]:
         return self.client._request_headers(self.usecase.name, self.scopes)
@@ -154,6 +162,7 @@ class Session:
         ``resumable_threshold_bytes`` (the official client's name) overrides that
         threshold for this call, ``"none"`` disables it.
         """
+        check_source(contents)
         encoding, compress_here = choose_encoding(
             self.usecase, compression, compress, precompressed
         )
@@ -206,7 +215,7 @@ class Session:
         is ``None`` once decompressed. Close ``payload`` (or use ``with``) when done.
         """
         with self._measure("get"):
-            response = self._request("GET", key, expected_missing=True)
+            response = self._request("GET", self._key(key), expected_missing=True)
         if response.status == 404:
             response.close()
             return None
@@ -215,14 +224,14 @@ class Session:
     def head(self, key: str) -> Metadata | None:
         """The object's metadata, or ``None`` if it does not exist. Counts as a read (TTI)."""
         with self._measure("head"):
-            response = self._request("HEAD", key, expected_missing=True)
+            response = self._request("HEAD", self._key(key), expected_missing=True)
             response.close()
         return None if response.status == 404 else Metadata.from_headers(response.headers)
 
     def delete(self, key: str) -> None:
         """Delete the object; deleting a missing object is not an error."""
         with self._measure("delete"):
-            self._request("DELETE", key, expected_missing=True).close()
+            self._request("DELETE", self._key(key), expected_missing=True).close()
 
     def extend_expiry(
         self,
@@ -237,6 +246,7 @@ class Session:
         was written; ``from_now``: lifetime from now. Raises :class:`ObjectNotFound`
         (404) or :class:`ExpiryExtensionRejected` (409: e.g. the object never expires).
         """
+        self._key(key)
         body = ops.extension_body(at, from_creation, from_now)
         with self._measure("extend_expiry"):
             self._request(
@@ -248,7 +258,7 @@ class Session:
 
         See :func:`django_objectstore.client.operations.keepalive` for how.
         """
-        return ops.keepalive(self, key)
+        return ops.keepalive(self, self._key(key))
 
     # -- URLs and tokens -----------------------------------------------------------------
 
@@ -264,13 +274,13 @@ class Session:
 
     def object_url(self, key: str, token_validity: timedelta | None = None) -> str:
         """The object's URL; with ``token_validity``, a read-only ``os_auth`` token is embedded."""
-        return ops.object_url(self, key, token_validity)
+        return ops.object_url(self, self._key(key), token_validity)
 
     def presigned_object_url(
         self, method: Literal["GET", "HEAD"], key: str, duration: timedelta = timedelta(hours=1)
     ) -> str:
         """A URL that authorizes ``method`` (GET or HEAD) on the object for ``duration``."""
-        return ops.presigned_object_url(self, method, key, duration)
+        return ops.presigned_object_url(self, method, self._key(key), duration)
 
     # -- batch and multipart -----------------------------------------------------------
 

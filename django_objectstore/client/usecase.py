@@ -21,6 +21,17 @@ def validate_compression(value: object, argument: str = "compression") -> Compre
     raise ValueError(f"invalid {argument} {value!r}: use 'zstd' or 'none'")
 
 
+def parse_threshold(value: object, argument: str) -> int | None:
+    """A size threshold in bytes: an int >= 0, or ``None``/``"none"`` for "never"."""
+    if value is None or value == "none":
+        return None
+    if type(value) is not int or value < 0:
+        raise ValueError(
+            f"invalid {argument} {value!r}: use a byte count >= 0, or 'none' to disable"
+        )
+    return max(value, 1)
+
+
 class Usecase:
     """A workload in objectstore and the defaults its uploads use.
 
@@ -29,6 +40,9 @@ class Usecase:
     fly, ``"none"`` sends them as they are. ``expiration_policy``: ``TimeToLive``,
     ``TimeToIdle`` or ``None`` (manual: kept until deleted). ``multipart_threshold``:
     seekable files at least this large are uploaded in parts; ``None`` disables that.
+    ``resumable_threshold_bytes`` is the official client's name for the same knob (it
+    uses resumable uploads where this client uses multipart, see ``large_upload``);
+    ``"none"`` disables it. Pass one of the two, not both.
     """
 
     __slots__ = ("compression", "expiration_policy", "multipart_threshold", "name")
@@ -38,13 +52,23 @@ class Usecase:
         name: str,
         compression: Compression = "zstd",
         expiration_policy: ExpirationPolicy | None = None,
+        resumable_threshold_bytes: int | Literal["none"] | None = None,
         *,
         multipart_threshold: int | None = DEFAULT_MULTIPART_THRESHOLD,
     ) -> None:
         self.name: str = validate_usecase(name)
         self.compression: Compression = validate_compression(compression)
         self.expiration_policy: ExpirationPolicy | None = expiration_policy
-        if multipart_threshold is not None and multipart_threshold < 1:
+        if resumable_threshold_bytes is not None:
+            if multipart_threshold != DEFAULT_MULTIPART_THRESHOLD:
+                raise ValueError(
+                    "pass multipart_threshold or resumable_threshold_bytes (the same "
+                    "thing), not both"
+                )
+            multipart_threshold = parse_threshold(
+                resumable_threshold_bytes, "resumable_threshold_bytes"
+            )
+        elif multipart_threshold is not None and multipart_threshold < 1:
             raise ValueError(
                 f"multipart_threshold must be a positive byte count or None, "
                 f"got {multipart_threshold!r}"

@@ -21,7 +21,7 @@ from django_objectstore.server.errors import ProtocolError
 from django_objectstore.server.messages import Request, Response
 from django_objectstore.wire.scopes import Scopes, parse_scopes
 
-SERVER_HEADER = ("server", f"objectstore-py/{__version__}")
+SERVER_HEADER = ("server", f"objectstore/{__version__} (django-objectstore)")
 logger = logging.getLogger(__name__)
 
 # /v1/{endpoint}/{usecase}/{scopes}[/{key...}] on the raw (still percent-encoded) path.

@@ -40,7 +40,7 @@ SMALL_BODY = 256 * 1024
 """Request bodies up to this ``content-length`` are read before the core runs."""
 PREFETCH = 256 * 1024
 """Response bytes gathered per thread hop (and sent as one ASGI message)."""
-SERVER_HEADER = ("server", f"objectstore-py/{__version__}")
+SERVER_HEADER = ("server", f"objectstore/{__version__} (django-objectstore)")
 MAX_HEADERS = 100
 MAX_HEADER_BYTES = 400 * 1024
 """Request header limits of the real server's HTTP stack (hyper); beyond them: 431."""

@@ -208,7 +208,7 @@ def test_response_headers_go_out_lowercase_with_server_header(
     response = http.request("GET", url + "/x")
     names = [name for name, _ in response.headers.items()]
     assert "content-type" in names
-    assert response.headers["server"].startswith("objectstore-py/")
+    assert response.headers["server"].startswith("objectstore/")
 
 
 def test_connections_are_kept_alive(echo: tuple[EchoCore, str]) -> None:

@@ -177,4 +177,4 @@ def test_unrelated_query_parameters_are_ignored_on_writes(store: Harness) -> Non
 
 def test_every_response_names_the_server(store: Harness) -> None:
     for result in (store.request("GET", "/nowhere"), store.request("PUT", f"{BASE}/k")):
-        assert (result.header("server") or "").startswith("objectstore-py/")
+        assert (result.header("server") or "").startswith("objectstore/")
