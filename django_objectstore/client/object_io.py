@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from django_objectstore.client.compression import (
     CountingChunks,
@@ -19,6 +19,7 @@ from django_objectstore.client.compression import (
     decompress_reader,
     iter_source,
 )
+from django_objectstore.client.large_upload import remaining_size
 from django_objectstore.client.metadata import GetResponse, Metadata
 from django_objectstore.client.metrics import OperationMetrics
 from django_objectstore.client.transport import RequestBody, TransportResponse
@@ -28,6 +29,7 @@ from django_objectstore.wire import headers as h
 __all__ = [
     "choose_encoding",
     "get_response",
+    "known_length",
     "record_put",
     "stored_key",
     "upload_body",
@@ -63,6 +65,16 @@ def upload_body(
     else:
         counter = CountingChunks(iter_source(contents))
     return counter, counter
+
+
+def known_length(contents: object) -> int | None:
+    """The bytes left in a seekable binary file, else ``None`` (streams are chunked)."""
+    if not hasattr(contents, "read"):
+        return None
+    try:
+        return remaining_size(cast(BinaryIO, contents))
+    except (OSError, ValueError):
+        return None
 
 
 def stored_key(response: TransportResponse) -> str:

@@ -20,6 +20,7 @@ from django_objectstore.client.metrics import OperationMetrics
 from django_objectstore.client.object_io import (
     choose_encoding,
     get_response,
+    known_length,
     record_put,
     stored_key,
     upload_body,
@@ -193,6 +194,10 @@ class Session:
             )
         metrics = self._metrics("put")
         body, counter = upload_body(contents, compress_here)
+        length = known_length(contents) if counter is not None and not compress_here else None
+        if length is not None:
+            # A declared length instead of chunked encoding: servers take it in one read.
+            headers["content-length"] = str(length)
         try:
             return stored_key(
                 self._request("PUT" if key else "POST", key or None, headers=headers, body=body)

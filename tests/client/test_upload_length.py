@@ -1,0 +1,63 @@
+"""Seekable uncompressed uploads declare their length instead of being chunked."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+import pytest
+
+from django_objectstore.client import Client
+from django_objectstore.server.app import App, create_app
+from django_objectstore.server.config import AuthConfig, ServerConfig, StorageConfig
+from django_objectstore.server.messages import Request, Response
+from django_objectstore.server.runner import ServerThread
+
+
+class RecordingApp:
+    """The real app, remembering the framing headers of each request."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.engine = app.engine
+        self.config = app.config
+        self.framing: list[tuple[str | None, str | None]] = []
+
+    def handle(self, request: Request) -> Response:
+        self.framing.append(
+            (request.headers.get("content-length"), request.headers.get("transfer-encoding"))
+        )
+        return self.app.handle(request)
+
+
+@pytest.fixture
+def recording() -> Iterator[tuple[RecordingApp, Client]]:
+    config = ServerConfig(storage=StorageConfig(type="memory"), auth=AuthConfig(enforce=False))
+    app = RecordingApp(create_app(config))
+    with ServerThread(app) as server, Client(server.url) as client:
+        yield app, client
+
+
+def test_seekable_file_without_compression_is_sent_with_content_length(
+    recording: tuple[RecordingApp, Client],
+) -> None:
+    app, client = recording
+    session = client.session("files", org=1)
+    source = io.BytesIO(b"0123456789" * 1000)
+    source.seek(10)
+    key = session.put(source, compression="none")
+    assert app.framing[-1] == ("9990", None)
+    result = session.get(key)
+    assert result is not None
+    assert result.payload.read() == (b"0123456789" * 1000)[10:]
+
+
+def test_compressed_and_unsized_uploads_stay_chunked(
+    recording: tuple[RecordingApp, Client],
+) -> None:
+    app, client = recording
+    session = client.session("files", org=1)
+    session.put(io.BytesIO(b"x" * 5000), compression="zstd")
+    assert app.framing[-1] == (None, "chunked")
+    session.put(iter([b"a", b"b"]), compression="none")
+    assert app.framing[-1] == (None, "chunked")
