@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from django_objectstore.server.backends.base import (
     Backend,
+    DeadlineRenewal,
     ObjectLocation,
     ObjectMetadata,
     StoredObject,
@@ -145,6 +146,8 @@ class Engine:
 
         Renews when ``now + tti`` beats the current deadline by more than
         ``min(tti / 4, 24h)``; never shortens a deadline, never touches TTL objects.
+        The update is marked :class:`DeadlineRenewal`: best effort, like the real
+        service's renewals, so a backend may store it without rewriting the object.
         """
         policy = metadata.expiration
         if not isinstance(policy, TimeToIdle) or metadata.time_expires is None:
@@ -163,7 +166,7 @@ class Engine:
                 return None
             return dataclasses.replace(current, time_expires=renewed)
 
-        self.backend.update_metadata(location, update)
+        self.backend.update_metadata(location, DeadlineRenewal(update))
 
     def delete(self, location: ObjectLocation) -> None:
         """Remove the object; missing or expired objects are fine."""

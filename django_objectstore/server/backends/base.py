@@ -7,6 +7,7 @@ engine (``engine.py``) decides those and hands the backend finished metadata.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,6 +37,28 @@ class ObjectMetadata:
     origin: str | None = None
     filename: str | None = None
     custom: dict[str, str] = field(default_factory=dict)
+
+
+def copy_metadata(metadata: ObjectMetadata) -> ObjectMetadata:
+    """An independent copy: every field but ``custom`` is immutable, so one level is enough."""
+    return dataclasses.replace(metadata, custom=dict(metadata.custom))
+
+
+@dataclass(frozen=True)
+class DeadlineRenewal:
+    """An ``update_metadata`` function that only moves ``time_expires`` later, best effort.
+
+    TTI renewal on read (protocol.md §5.3) wraps its update in this: the real service
+    may drop a renewal under load, and a dropped one is redone on a later read. A
+    backend may therefore store such a change more cheaply than a full metadata update
+    (the filesystem backend keeps it beside the object, without ``fsync``), as long as
+    it stays atomic. Other updates (``PATCH``) are stored as durably as a write.
+    """
+
+    update: Callable[[ObjectMetadata], ObjectMetadata | None]
+
+    def __call__(self, current: ObjectMetadata) -> ObjectMetadata | None:
+        return self.update(current)
 
 
 class StoredObject(Protocol):

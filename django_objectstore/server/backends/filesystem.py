@@ -7,6 +7,7 @@ Layout (names encoded by :mod:`.fs_paths`, so no key can leave its directory)::
       .locks/tree                            directory creation/removal lock
       <usecase>/<name>=<value>/.../objects/<shard>/<key>
       <usecase>/objects/<shard>/<key>        (no scopes)
+      .../objects/<shard>/.<key>.expires     renewed deadline of <key> (:mod:`.fs_sidecar`)
       .../objects/<shard>/.<random>.draft    uploads in progress
 
 ``<shard>`` is the first byte (two hex digits) of the SHA-256 of the key. Each object
@@ -19,22 +20,29 @@ is fsync'ed after. Readers open the file once and read header and payload from t
 descriptor, so a concurrent rename never mixes two versions. A failed upload removes
 its draft; a killed process leaves one behind, which is never read as an object and is
 removed by :meth:`FilesystemBackend.sweep` once stale.
+
+A TTI renewal (a :class:`.base.DeadlineRenewal` that only moves the deadline later)
+does not rewrite the file: it writes the new deadline beside it (:mod:`.fs_sidecar`),
+tied to the file's revision. Every other metadata change rewrites the file.
 """
 
 from __future__ import annotations
 
-import copy
-import errno
+import dataclasses
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
-from types import TracebackType
-from typing import IO
 
-from django_objectstore.server.backends.base import ObjectLocation, ObjectMetadata
+from django_objectstore.server.backends.base import (
+    DeadlineRenewal,
+    ObjectLocation,
+    ObjectMetadata,
+    copy_metadata,
+)
 from django_objectstore.server.backends.fs_format import (
     CorruptObjectError,
     encode_header,
+    new_revision,
     read_header,
 )
 from django_objectstore.server.backends.fs_io import (
@@ -44,92 +52,30 @@ from django_objectstore.server.backends.fs_io import (
     ObjectLocks,
     TreeLock,
     fsync_dir,
+    still_named,
 )
+from django_objectstore.server.backends.fs_object import FileObject
 from django_objectstore.server.backends.fs_paths import ObjectPath, object_path
+from django_objectstore.server.backends.fs_sidecar import (
+    Renewal,
+    applies,
+    read_renewal,
+    remove_renewal,
+    write_renewal,
+)
 from django_objectstore.server.backends.fs_sweep import sweep_tree
 from django_objectstore.server.messages import BodyReader
 
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_OPEN_ATTEMPTS = 3
 
 
-class FileObject:
-    """An open object file: metadata plus the payload, read with ``pread``.
-
-    The descriptor is closed when an ``iter_bytes`` iterator is exhausted or closed,
-    or when :meth:`close` is called, whichever comes first.
-    """
-
-    def __init__(self, file: IO[bytes], metadata: ObjectMetadata, offset: int, size: int):
-        self.metadata = metadata
-        self.size = size
-        self._file = file
-        self._offset = offset
-
-    @property
-    def closed(self) -> bool:
-        return self._file.closed
-
-    def fileno(self) -> int:
-        return self._file.fileno()
-
-    @property
-    def payload_offset(self) -> int:
-        return self._offset
-
-    def iter_bytes(self, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-        if self._file.closed:
-            raise ValueError("the object was closed; call backend.get() again to read it")
-        start = max(0, start)
-        end = self.size if end is None else max(start, min(end, self.size))
-        return _Chunks(self, start, end)
-
-    def read_at(self, position: int, count: int) -> bytes:
-        return os.pread(self._file.fileno(), count, self._offset + position)
-
-    def close(self) -> None:
-        self._file.close()
-
-    def __enter__(self) -> FileObject:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
+class _Replaced:
+    """The object file was replaced while it was being opened."""
 
 
-class _Chunks:
-    """Iterator over a byte range; closing it (or reaching the end) closes the file."""
-
-    def __init__(self, owner: FileObject, start: int, end: int) -> None:
-        self._owner = owner
-        self._position = start
-        self._end = end
-
-    def __iter__(self) -> _Chunks:
-        return self
-
-    def __next__(self) -> bytes:
-        if self._position >= self._end or self._owner.closed:
-            self._owner.close()
-            raise StopIteration
-        try:
-            chunk = self._owner.read_at(self._position, min(CHUNK, self._end - self._position))
-        except BaseException:
-            self._owner.close()
-            raise
-        if not chunk:
-            self._owner.close()
-            raise OSError(errno.EIO, "object file is shorter than its recorded size")
-        self._position += len(chunk)
-        return chunk
-
-    def close(self) -> None:
-        self._owner.close()
+_REPLACED = _Replaced()
 
 
 class FilesystemBackend:
@@ -137,7 +83,9 @@ class FilesystemBackend:
 
     ``fsync=False`` skips ``fsync`` calls: writes stay atomic for readers and survive
     a killed process, but not a power loss or kernel crash. Meant for throwaway stores
-    (tests), where small writes get several times faster.
+    (tests), where small writes get several times faster. Since nothing is durable
+    then anyway, every metadata change that only moves the deadline later (``PATCH``
+    of a TTI object too) is kept beside the object instead of rewriting it.
     """
 
     def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True) -> None:
@@ -158,20 +106,24 @@ class FilesystemBackend:
             fsync_dir(directory)
 
     def _file_path(self, path: ObjectPath) -> str:
-        return os.path.join(self.root, *path.parts)
+        return f"{self.root}{os.sep}{path.relative}"
+
+    def _sidecar_path(self, path: ObjectPath) -> str:
+        return f"{self.root}{os.sep}{path.sidecar_relative}"
 
     def put(self, location: ObjectLocation, metadata: ObjectMetadata, body: BodyReader) -> int:
         path = object_path(location)
         draft = Draft(self.root, path.directory, self._tree, sync=self._fsync)
         size = 0
         try:
-            draft.write(encode_header(location, metadata))
+            draft.write(encode_header(location, metadata, new_revision()))
             while chunk := body.read(CHUNK):
                 draft.write(chunk)
                 size += len(chunk)
             draft.sync()
             with self._locks.hold(path):
                 draft.rename_over(self._file_path(path))
+                remove_renewal(self._sidecar_path(path))
         except BaseException:
             draft.abort()
             raise
@@ -183,21 +135,46 @@ class FilesystemBackend:
         return self._open(location, object_path(location))
 
     def _open(self, location: ObjectLocation, path: ObjectPath) -> FileObject | None:
+        """Open the object and apply a renewal of that very file.
+
+        The object is opened before its renewal is read, so a renewal that matches is
+        one of the file we hold. One that does not match while the path names another
+        file means the object was replaced in between: open the new one.
+        """
         file_path = self._file_path(path)
+        for attempt in range(1, _OPEN_ATTEMPTS + 1):
+            found = self._open_once(location, path, file_path, retry=attempt < _OPEN_ATTEMPTS)
+            if not isinstance(found, _Replaced):
+                return found
+        raise AssertionError("the last attempt never reports a replacement")
+
+    def _open_once(
+        self, location: ObjectLocation, path: ObjectPath, file_path: str, *, retry: bool
+    ) -> FileObject | _Replaced | None:
+        """One attempt; ``None`` when missing, ``_REPLACED`` (with ``retry``) when replaced."""
         try:
             fd = os.open(file_path, os.O_RDONLY | _CLOEXEC | _NOFOLLOW)
         except (FileNotFoundError, NotADirectoryError):
             return None
-        file = open(fd, "rb")  # noqa: SIM115 - owned by the returned FileObject
         try:
-            found, metadata, header_length = read_header(file)
-            if found != location:
-                raise CorruptObjectError(f"{file_path} holds {found!r}, expected {location!r}")
-            size = os.fstat(fd).st_size - header_length
+            header = read_header(fd, file_path)
+            if header.location != location:
+                raise CorruptObjectError(
+                    f"{file_path} holds {header.location!r}, expected {location!r}"
+                )
+            metadata = header.metadata
+            if header.revision is not None and metadata.time_expires is not None:
+                renewal = read_renewal(self._sidecar_path(path))
+                if renewal is not None and applies(header, renewal):
+                    metadata.time_expires = max(metadata.time_expires, renewal.time_expires)
+                elif renewal is not None and retry and not still_named(fd, file_path):
+                    os.close(fd)
+                    return _REPLACED
+            size = os.fstat(fd).st_size - header.length
         except BaseException:
-            file.close()
+            os.close(fd)
             raise
-        return FileObject(file, metadata, header_length, size)
+        return FileObject(fd, metadata, header.length, size, header.revision)
 
     def update_metadata(
         self,
@@ -210,21 +187,42 @@ class FilesystemBackend:
             if current is None:
                 return None
             with current:
-                new = update(copy.deepcopy(current.metadata))
+                new = update(copy_metadata(current.metadata))
                 if new is None:
                     return current.metadata
+                if current.revision is not None and self._renews(update, current.metadata, new):
+                    assert new.time_expires is not None
+                    renewal = Renewal(current.revision, new.time_expires)
+                    write_renewal(self._sidecar_path(path), renewal)
+                    return copy_metadata(new)
                 draft = Draft(self.root, path.directory, self._tree, sync=self._fsync)
                 try:
-                    draft.write(encode_header(location, new))
+                    draft.write(encode_header(location, new, new_revision()))
                     draft.copy_from(current.fileno(), current.payload_offset, current.size)
                     draft.sync()
                     draft.rename_over(self._file_path(path))
+                    remove_renewal(self._sidecar_path(path))
                 except BaseException:
                     draft.abort()
                     raise
                 draft.close()
         self._sync_dir(draft.directory)
-        return copy.deepcopy(new)
+        return copy_metadata(new)
+
+    def _renews(
+        self,
+        update: Callable[[ObjectMetadata], ObjectMetadata | None],
+        current: ObjectMetadata,
+        new: ObjectMetadata,
+    ) -> bool:
+        """Whether ``new`` may go beside the file: a best-effort, deadline-only extension."""
+        if not isinstance(update, DeadlineRenewal) and self._fsync:
+            return False  # durable changes (PATCH) rewrite the file, fsync and all
+        if current.time_expires is None or new.time_expires is None:
+            return False
+        if new.time_expires < current.time_expires:
+            return False
+        return dataclasses.replace(new, time_expires=current.time_expires) == current
 
     def delete(self, location: ObjectLocation) -> None:
         path = object_path(location)
@@ -233,12 +231,16 @@ class FilesystemBackend:
             try:
                 os.unlink(file_path)
             except (FileNotFoundError, NotADirectoryError):
+                remove_renewal(self._sidecar_path(path))  # an orphan, if anything
                 return
+            remove_renewal(self._sidecar_path(path))
         self._sync_dir(os.path.dirname(file_path))
 
     def sweep(self, now: datetime) -> int:
         """Remove expired objects and stale drafts; returns the number of objects removed."""
-        return sweep_tree(self.root, now, self._remove_if_expired, self._tree)
+        return sweep_tree(
+            self.root, now, self._remove_if_expired, self._remove_if_orphaned, self._tree
+        )
 
     def _remove_if_expired(self, location: ObjectLocation, file_path: str, now: datetime) -> bool:
         """Delete the object at ``file_path`` if, checked again under its lock, it expired."""
@@ -254,5 +256,26 @@ class FilesystemBackend:
                 if expires is None or not expires < now:
                     return False
                 os.unlink(file_path)
+                remove_renewal(self._sidecar_path(path))
         self._sync_dir(os.path.dirname(file_path))
+        return True
+
+    def _remove_if_orphaned(self, sidecar_path: str, object_name: str) -> bool:
+        """Delete a renewal whose object is gone or was replaced (checked under its lock)."""
+        directory = os.path.dirname(sidecar_path)
+        relative = os.path.relpath(os.path.join(directory, object_name), self.root)
+        path = ObjectPath(tuple(relative.split(os.sep)))
+        with self._locks.hold(path):
+            try:
+                fd = os.open(self._file_path(path), os.O_RDONLY | _CLOEXEC | _NOFOLLOW)
+            except FileNotFoundError:
+                header = None
+            else:
+                try:
+                    header = read_header(fd, self._file_path(path))
+                finally:
+                    os.close(fd)
+            if header is not None and applies(header, read_renewal(sidecar_path)):
+                return False
+            remove_renewal(sidecar_path)
         return True

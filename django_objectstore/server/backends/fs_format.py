@@ -4,13 +4,21 @@ The header holds the metadata and the object's full location (usecase, scopes, k
 so a file can be identified without decoding its path (hashed names cannot be) and a
 read can check it found the object it asked for. JSON is written with ``ensure_ascii``,
 so the header never contains a raw newline whatever the metadata holds.
+
+Each header also carries a ``revision``: a random id written with every new file. A
+deadline renewal kept beside the file (:mod:`.fs_sidecar`) names the revision it
+renews, so it can never apply to a later file at the same path. Files written before
+revisions existed have none; they get one at their next full rewrite.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import IO, Any
+from typing import Any
 
 from django_objectstore.server.backends.base import ObjectLocation, ObjectMetadata
 from django_objectstore.wire.expiration import ExpirationPolicy, TimeToIdle, TimeToLive
@@ -18,12 +26,29 @@ from django_objectstore.wire.expiration import ExpirationPolicy, TimeToIdle, Tim
 FORMAT = 1
 MAX_HEADER = 16 * 1024 * 1024
 """Headers are bounded by what HTTP request headers can carry; this is far above."""
+_FIRST_READ = 16 * 1024
 
 _MICROSECOND = timedelta(microseconds=1)
 
 
 class CorruptObjectError(OSError):
     """An object file whose header cannot be read; the file is left untouched."""
+
+
+@dataclass
+class Header:
+    """A decoded header line."""
+
+    location: ObjectLocation
+    metadata: ObjectMetadata
+    length: int
+    """Bytes of the header line, newline included: the payload starts there."""
+    revision: str | None
+    """Random id of this file's contents; ``None`` in files written before revisions."""
+
+
+def new_revision() -> str:
+    return uuid.uuid4().hex
 
 
 def _policy_to_json(policy: ExpirationPolicy | None) -> dict[str, int] | None:
@@ -49,10 +74,11 @@ def _time_from_json(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
-def encode_header(location: ObjectLocation, metadata: ObjectMetadata) -> bytes:
+def encode_header(location: ObjectLocation, metadata: ObjectMetadata, revision: str) -> bytes:
     """The header line, newline included."""
     document = {
         "format": FORMAT,
+        "revision": revision,
         "usecase": location.usecase,
         "scopes": [list(pair) for pair in location.scopes],
         "key": location.key,
@@ -68,12 +94,15 @@ def encode_header(location: ObjectLocation, metadata: ObjectMetadata) -> bytes:
     return json.dumps(document, separators=(",", ":")).encode("ascii") + b"\n"
 
 
-def decode_header(line: bytes) -> tuple[ObjectLocation, ObjectMetadata]:
+def decode_header(line: bytes) -> Header:
     """Parse a header line; :class:`CorruptObjectError` when it is not one of ours."""
     try:
         document = json.loads(line)
         if document.get("format") != FORMAT:
             raise ValueError(f"unknown format {document.get('format')!r}")
+        revision = document.get("revision")
+        if revision is not None and not isinstance(revision, str):
+            raise ValueError(f"revision {revision!r} is not a string")
         location = ObjectLocation(
             usecase=document["usecase"],
             scopes=tuple((str(name), str(value)) for name, value in document["scopes"]),
@@ -91,15 +120,24 @@ def decode_header(line: bytes) -> tuple[ObjectLocation, ObjectMetadata]:
         )
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise CorruptObjectError(f"unreadable object header: {error}") from error
-    return location, metadata
+    return Header(location, metadata, len(line), revision)
 
 
-def read_header(file: IO[bytes]) -> tuple[ObjectLocation, ObjectMetadata, int]:
-    """Read the header from the start of ``file``; returns it and its length in bytes."""
-    line = file.readline(MAX_HEADER)
-    if not line.endswith(b"\n"):
-        raise CorruptObjectError(
-            f"object header missing or longer than {MAX_HEADER} bytes in {file.name!r}"
-        )
-    location, metadata = decode_header(line)
-    return location, metadata, len(line)
+def read_header(fd: int, name: str) -> Header:
+    """Read the header from the start of the open file ``fd`` (named ``name`` in errors).
+
+    Uses ``pread``: usually one system call, and the file position is left alone.
+    """
+    data = b""
+    want = _FIRST_READ
+    while True:
+        chunk = os.pread(fd, want - len(data), len(data))
+        data += chunk
+        end = data.find(b"\n")
+        if end >= 0:
+            return decode_header(data[: end + 1])
+        if not chunk or len(data) >= MAX_HEADER:
+            raise CorruptObjectError(
+                f"object header missing or longer than {MAX_HEADER} bytes in {name!r}"
+            )
+        want = min(MAX_HEADER, want * 4)

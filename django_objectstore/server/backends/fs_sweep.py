@@ -2,7 +2,10 @@
 
 The sweep reads each object's header without a lock (cheap), and only for candidates
 takes the object's lock and checks again, so an object replaced or renewed meanwhile
-is kept. Drafts are removed only when no process holds their ``flock`` (a writer holds
+is kept. The deadline is the later of the header's and that of a renewal of the same
+file (:mod:`.fs_sidecar`); expired objects go with their renewal, and renewals whose
+object is gone or was replaced are removed (again under the object's lock). Drafts are
+removed only when no process holds their ``flock`` (a writer holds
 it from creation to publication; the kernel drops it when the writer dies) and they
 are older than :data:`DRAFT_MAX_AGE`. Empty directories are removed with ``rmdir``
 under the exclusive tree lock (:class:`.fs_io.TreeLock`), which writers creating
@@ -22,18 +25,37 @@ from datetime import datetime, timedelta
 from django_objectstore.server.backends.base import ObjectLocation
 from django_objectstore.server.backends.fs_format import CorruptObjectError, read_header
 from django_objectstore.server.backends.fs_io import TreeLock, still_named
-from django_objectstore.server.backends.fs_paths import is_draft_name, is_object_name
+from django_objectstore.server.backends.fs_paths import (
+    is_draft_name,
+    is_object_name,
+    sidecar_name,
+    sidecar_object_name,
+)
+from django_objectstore.server.backends.fs_sidecar import (
+    applies,
+    effective_deadline,
+    read_renewal,
+)
 
 logger = logging.getLogger(__name__)
 
 DRAFT_MAX_AGE = timedelta(hours=1)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_READ_FLAGS = os.O_RDONLY | _CLOEXEC | _NOFOLLOW
 
 RemoveIfExpired = Callable[[ObjectLocation, str, datetime], bool]
+RemoveIfOrphaned = Callable[[str, str], bool]
+"""Called with a renewal's path and its object's file name."""
 
 
-def sweep_tree(root: str, now: datetime, remove_if_expired: RemoveIfExpired, tree: TreeLock) -> int:
+def sweep_tree(
+    root: str,
+    now: datetime,
+    remove_if_expired: RemoveIfExpired,
+    remove_if_orphaned: RemoveIfOrphaned,
+    tree: TreeLock,
+) -> int:
     """Sweep every usecase directory under ``root``; returns how many objects went."""
     removed = 0
     with os.scandir(root) as entries:
@@ -47,6 +69,8 @@ def sweep_tree(root: str, now: datetime, remove_if_expired: RemoveIfExpired, tre
                 try:
                     if is_draft_name(name):
                         remove_stale_draft(file_path, now)
+                    elif (object_name := sidecar_object_name(name)) is not None:
+                        _orphaned(file_path, object_name, remove_if_orphaned)
                     elif is_object_name(name) and _expired(file_path, now, remove_if_expired):
                         removed += 1
                 except (OSError, CorruptObjectError) as error:
@@ -60,11 +84,32 @@ def _expired(file_path: str, now: datetime, remove_if_expired: RemoveIfExpired) 
         fd = os.open(file_path, os.O_RDONLY | _CLOEXEC | _NOFOLLOW)
     except FileNotFoundError:
         return False
-    with open(fd, "rb") as file:
-        location, metadata, _length = read_header(file)
-    if metadata.time_expires is None or not metadata.time_expires < now:
+    try:
+        header = read_header(fd, file_path)
+        directory, name = os.path.split(file_path)
+        deadline = effective_deadline(
+            header, read_renewal(os.path.join(directory, sidecar_name(name)))
+        )
+    finally:
+        os.close(fd)
+    if deadline is None or not deadline < now:
         return False
-    return remove_if_expired(location, file_path, now)
+    return remove_if_expired(header.location, file_path, now)
+
+
+def _orphaned(file_path: str, object_name: str, remove_if_orphaned: RemoveIfOrphaned) -> None:
+    """Remove a renewal whose object is gone or was replaced (checked first without a lock)."""
+    try:
+        fd = os.open(os.path.join(os.path.dirname(file_path), object_name), _READ_FLAGS)
+    except FileNotFoundError:
+        remove_if_orphaned(file_path, object_name)
+        return
+    try:
+        header = read_header(fd, file_path)
+    finally:
+        os.close(fd)
+    if not applies(header, read_renewal(file_path)):
+        remove_if_orphaned(file_path, object_name)
 
 
 def remove_stale_draft(file_path: str, now: datetime) -> bool:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django_objectstore.server.backends.base import ObjectLocation, ObjectMetadata
+from django_objectstore.server.backends.base import ObjectLocation, ObjectMetadata, copy_metadata
 from django_objectstore.server.messages import BodyReader
 
 _CHUNK = 64 * 1024
@@ -45,7 +44,7 @@ class MemoryBackend:
         chunks = []
         while chunk := body.read(_CHUNK):
             chunks.append(chunk)
-        stored = MemoryObject(copy.deepcopy(metadata), b"".join(chunks))
+        stored = MemoryObject(copy_metadata(metadata), b"".join(chunks))
         with self._lock:
             self._objects[location] = stored
         return stored.size
@@ -55,7 +54,7 @@ class MemoryBackend:
             found = self._objects.get(location)
         if found is None:
             return None
-        return MemoryObject(copy.deepcopy(found.metadata), found.payload)
+        return MemoryObject(copy_metadata(found.metadata), found.payload)
 
     def update_metadata(
         self,
@@ -66,13 +65,13 @@ class MemoryBackend:
             found = self._objects.get(location)
             if found is None:
                 return None
-            new = update(copy.deepcopy(found.metadata))
+            new = update(copy_metadata(found.metadata))
             if new is None:
-                return copy.deepcopy(found.metadata)
+                return copy_metadata(found.metadata)
             # A new record rather than mutating: objects handed out by get() keep
             # the snapshot they were read with.
-            self._objects[location] = MemoryObject(copy.deepcopy(new), found.payload)
-            return copy.deepcopy(new)
+            self._objects[location] = MemoryObject(copy_metadata(new), found.payload)
+            return copy_metadata(new)
 
     def delete(self, location: ObjectLocation) -> None:
         with self._lock:

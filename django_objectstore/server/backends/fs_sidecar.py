@@ -1,0 +1,134 @@
+"""Deadline renewals kept beside an object file, so that renewing never copies a payload.
+
+A TTI renewal (protocol.md §5.3) only moves ``time_expires`` later. Rewriting the whole
+object file for it would cost a copy of the payload, two ``fsync`` calls and a rename
+on every renewing read. Instead the new deadline goes into a small file next to the
+object, ``.<object name>.expires``, holding ``{"revision": ..., "time_expires": ...}``:
+
+* it is written to a temporary ``.<random>.draft`` and renamed over the previous one,
+  so readers see the old renewal or the new one, never a torn file;
+* it names the revision (:mod:`.fs_format`) of the object file it renews, and applies
+  only to that file: a later ``put`` (new revision) is never extended by it, even if
+  the process died before removing it;
+* the effective deadline is the later of the header's and the matching renewal's;
+* it is not ``fsync``-ed. Renewals are best effort in the real service too (it drops
+  them under load; the next read renews again). After a power loss the file may be
+  missing, old or empty; an unreadable one is ignored, so the deadline falls back to
+  the last durable one in the header and nothing is corrupted or brought back.
+"""
+
+from __future__ import annotations
+
+import errno
+import itertools
+import json
+import os
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import datetime
+
+from django_objectstore.server.backends.fs_format import Header
+from django_objectstore.server.backends.fs_io import FILE_MODE
+from django_objectstore.server.backends.fs_paths import DRAFT_SUFFIX
+
+MAX_SIDECAR = 4096
+_ATTEMPTS = 5
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NAMES = itertools.count()
+"""Temporary names need only be unique (``O_EXCL`` checks), not unguessable."""
+
+
+@dataclass(frozen=True)
+class Renewal:
+    revision: str
+    time_expires: datetime
+
+
+def encode_renewal(renewal: Renewal) -> bytes:
+    document = {"revision": renewal.revision, "time_expires": renewal.time_expires.isoformat()}
+    return json.dumps(document, separators=(",", ":")).encode("ascii")
+
+
+def decode_renewal(data: bytes) -> Renewal | None:
+    """The renewal in ``data``, or ``None`` for anything else (torn, empty, foreign)."""
+    try:
+        document = json.loads(data)
+        revision = document["revision"]
+        deadline = datetime.fromisoformat(document["time_expires"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(revision, str) or deadline.tzinfo is None:
+        return None
+    return Renewal(revision, deadline)
+
+
+def read_renewal(path: str) -> Renewal | None:
+    """The renewal stored at ``path``; ``None`` when missing or unreadable."""
+    try:
+        fd = os.open(path, os.O_RDONLY | _CLOEXEC | _NOFOLLOW)
+    except OSError as error:
+        if error.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+            return None
+        raise
+    try:
+        data = os.read(fd, MAX_SIDECAR)
+    finally:
+        os.close(fd)
+    return decode_renewal(data)
+
+
+def applies(header: Header, renewal: Renewal | None) -> bool:
+    """Whether ``renewal`` renews the file ``header`` was read from."""
+    return (
+        renewal is not None
+        and header.revision is not None
+        and renewal.revision == header.revision
+        and header.metadata.time_expires is not None
+    )
+
+
+def effective_deadline(header: Header, renewal: Renewal | None) -> datetime | None:
+    """The later of the header's deadline and a renewal of this very file."""
+    stored = header.metadata.time_expires
+    if renewal is None or stored is None or not applies(header, renewal):
+        return stored
+    return max(stored, renewal.time_expires)
+
+
+def write_renewal(path: str, renewal: Renewal) -> None:
+    """Atomically replace the renewal at ``path`` (no ``fsync``: see the module docstring).
+
+    The temporary file is named like an upload draft, so a sweep removes it if the
+    process dies before the rename. A sweep running with a clock far ahead may also
+    remove it in between; then a new one is tried.
+    """
+    data = encode_renewal(renewal)
+    directory = os.path.dirname(path)
+    for _attempt in range(_ATTEMPTS):
+        name = f".renewal-{os.getpid()}-{next(_NAMES)}{DRAFT_SUFFIX}"
+        temporary = os.path.join(directory, name)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _CLOEXEC
+        try:
+            fd = os.open(temporary, flags, FILE_MODE)
+        except FileExistsError:
+            continue  # left by a killed process that had the same pid
+        try:
+            if os.write(fd, data) != len(data):
+                raise OSError(errno.EIO, f"short write to {temporary}")
+        except BaseException:
+            os.close(fd)
+            remove_renewal(temporary)
+            raise
+        os.close(fd)
+        try:
+            os.replace(temporary, path)
+            return
+        except FileNotFoundError:
+            continue
+    raise OSError(errno.EAGAIN, f"could not write the renewal {path}")
+
+
+def remove_renewal(path: str) -> None:
+    with suppress(FileNotFoundError):
+        os.unlink(path)
