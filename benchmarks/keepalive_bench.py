@@ -108,7 +108,7 @@ def run(directory: Path) -> dict[str, Any]:
     configure(directory)
     out = StringIO()
     started = time.perf_counter()
-    call_command("objectstore_keepalive", stdout=out, stderr=sys.stderr)
+    call_command("objectstore_keepalive", *os.environ.get("KB_ARGS", "").split(), stdout=out, stderr=sys.stderr)
     elapsed = time.perf_counter() - started
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"elapsed": elapsed, "peak_mib": peak_kib / 1024, "summary": out.getvalue().strip()}
@@ -128,20 +128,20 @@ def measure(rows: int, scopes: int) -> dict[str, Any]:
         return result
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--scopes", type=int, default=100)
     parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--setup", type=int, nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--run", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args, _ = parser.parse_known_args(argv)
     if args.setup:
         setup(args.dir, *args.setup)
-        return
+        return 0
     if args.run:
         print(json.dumps(run(args.dir)))
-        return
+        return 0
     print(f"{'rows':>8} {'keepalive s':>12} {'rows/s':>9} {'peak RSS MiB':>13} {'setup s':>8}")
     for rows in args.rows:
         r = measure(rows, args.scopes)
@@ -150,7 +150,8 @@ def main() -> None:
             f"{r['peak_mib']:>13.1f} {r['setup']:>8.1f}   {r['summary']}",
             flush=True,
         )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
@@ -23,6 +24,9 @@ from django_objectstore.wire.scopes import Scopes, parse_scopes
 
 SERVER_HEADER = ("server", f"objectstore/{__version__} (django-objectstore)")
 logger = logging.getLogger(__name__)
+
+BATCH_WORKERS = 8
+"""Threads executing batch operations, shared by every batch request of one app."""
 
 # /v1/{endpoint}/{usecase}/{scopes}[/{key...}] on the raw (still percent-encoded) path.
 _OBJECT_ROUTE = re.compile(
@@ -100,6 +104,11 @@ class App:
         self.engine = engine
         self.clock = engine.clock
         self.auth = authenticator
+        # Shared by all batch requests: threads start on first use and are reused, so a
+        # stream of batch requests does not pay for a new pool each time.
+        self.batch_workers = ThreadPoolExecutor(
+            BATCH_WORKERS, thread_name_prefix="objectstore-batch"
+        )
 
     def handle(self, request: Request) -> Response:
         try:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import queue
 import uuid
 from collections.abc import Generator, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import unquote_to_bytes
@@ -28,8 +27,6 @@ from django_objectstore.wire import headers as h
 
 MAX_OPERATIONS = 1000
 MAX_INSERT_BYTES = 1024 * 1024
-WORKERS = 8
-"""Operations of one batch executing at once."""
 MAX_IN_FLIGHT = 16
 """Operations parsed but not yet written to the response."""
 
@@ -234,7 +231,7 @@ class _Batch:
         results: queue.SimpleQueue[bytes] = queue.SimpleQueue()
         pending = 0
         exhausted = False
-        executor = ThreadPoolExecutor(WORKERS, thread_name_prefix="objectstore-batch")
+        executor = self.app.batch_workers
         operations = self.operations()
         try:
             while True:
@@ -257,8 +254,7 @@ class _Batch:
                 yield results.get()
             yield formdata.closing_delimiter(self.boundary)
         finally:
-            # Operations already handed to the pool still run to completion.
-            executor.shutdown(wait=False)
+            # Operations already handed to the shared pool still run to completion.
             operations.close()
 
 

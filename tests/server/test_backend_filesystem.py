@@ -157,7 +157,7 @@ def test_update_metadata_holds_the_cross_process_file_lock(
 ) -> None:
     backend.put(LOC, ObjectMetadata(), BytesBody(b"x"))
     digest = object_path(LOC).digest
-    lock_file = root / ".locks" / f"{digest[0]:02x}" / f"{digest[1]:02x}"
+    lock_file = root / ".locks" / f"{digest[0]:02x}.lock"
     outcomes: list[str] = []
 
     def probe(metadata: ObjectMetadata) -> ObjectMetadata:

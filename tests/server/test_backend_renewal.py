@@ -437,3 +437,27 @@ def test_engine_renews_tti_reads_beside_the_object(backend: FilesystemBackend) -
     assert object_file(backend).stat().st_ino != inode
     assert not sidecar_file(backend).exists()
     assert deadline_of(backend) == read_at + timedelta(days=40)
+
+
+def test_later_renewals_overwrite_the_record_in_place(backend: FilesystemBackend) -> None:
+    put_tti(backend)
+    backend.update_metadata(LOC, renew_to(T0 + timedelta(days=31)))
+    first = sidecar_file(backend).stat()
+    backend.update_metadata(LOC, renew_to(T0 + timedelta(days=32)))
+    second = sidecar_file(backend).stat()
+    assert second.st_ino == first.st_ino
+    assert second.st_size == first.st_size
+    assert deadline_of(backend) == T0 + timedelta(days=32)
+
+
+def test_renewal_records_detect_a_half_written_record() -> None:
+    from django_objectstore.server.backends.fs_sidecar import RECORD_SIZE, decode_renewal
+
+    old = encode_renewal(Renewal("r1", T0 + timedelta(days=31)))
+    new = encode_renewal(Renewal("r1", T0 + timedelta(days=99)))
+    assert len(old) == len(new) == RECORD_SIZE
+    assert decode_renewal(new) == Renewal("r1", T0 + timedelta(days=99))
+    changed = [i for i in range(RECORD_SIZE) if old[i] != new[i]]
+    torn = new[: changed[len(changed) // 2]] + old[changed[len(changed) // 2] :]
+    assert torn not in (old, new)
+    assert decode_renewal(torn) is None

@@ -3,7 +3,7 @@
 Layout (names encoded by :mod:`.fs_paths`, so no key can leave its directory)::
 
     <root>/
-      .locks/<hh>/<hh>                       per-object lock files (flock), on demand
+      .locks/<hh>.lock                       per-object lock files (flock), 256 stripes
       .locks/tree                            directory creation/removal lock
       <usecase>/<name>=<value>/.../objects/<shard>/<key>
       <usecase>/objects/<shard>/<key>        (no scopes)

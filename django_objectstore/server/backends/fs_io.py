@@ -197,9 +197,10 @@ class ObjectLocks:
     """Per-object mutual exclusion across threads and across processes on one root.
 
     A stripe of ``threading.Lock`` serialises threads of this process cheaply; an
-    ``flock`` on ``.locks/<hh>/<hh>`` (the first two bytes of the path's hash)
-    serialises processes. Both come from the same hash, and a caller only ever holds
-    one object lock at a time, so the two levels cannot deadlock.
+    ``flock`` on ``.locks/<hh>.lock`` (the first byte of the path's hash, the same
+    stripe) serialises processes. 256 lock files are created once and then reused, so
+    taking a lock never creates a file on the hot path. A caller only ever holds one
+    object lock at a time, so the two levels cannot deadlock.
     """
 
     def __init__(self, root: str) -> None:
@@ -212,8 +213,8 @@ class ObjectLocks:
         with self._stripes[digest[0]]:
             _directory, fd = open_creating_dirs(
                 self._root,
-                (LOCKS_DIR, f"{digest[0]:02x}"),
-                f"{digest[1]:02x}",
+                (LOCKS_DIR,),
+                f"{digest[0]:02x}.lock",
                 os.O_RDWR | os.O_CREAT,
                 sync=False,
             )
