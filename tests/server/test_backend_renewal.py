@@ -1,7 +1,8 @@
-"""Filesystem backend: TTI renewals kept beside the object instead of rewriting it."""
+"""Filesystem backend: TTI renewals overwrite a slot in the object's header in place."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -19,8 +20,15 @@ from django_objectstore.server.backends.base import (
     ObjectMetadata,
 )
 from django_objectstore.server.backends.filesystem import FilesystemBackend
+from django_objectstore.server.backends.fs_format import (
+    EMPTY_SLOT,
+    SLOT_WIDTH,
+    TornSlotError,
+    decode_header,
+    decode_slot,
+    encode_slot,
+)
 from django_objectstore.server.backends.fs_paths import object_path
-from django_objectstore.server.backends.fs_sidecar import Renewal, encode_renewal
 from django_objectstore.server.messages import BytesBody
 from django_objectstore.wire.expiration import TimeToIdle, TimeToLive
 
@@ -40,9 +48,20 @@ def object_file(backend: FilesystemBackend, location: ObjectLocation = LOC) -> P
     return Path(backend.root).joinpath(*object_path(location).parts)
 
 
-def sidecar_file(backend: FilesystemBackend, location: ObjectLocation = LOC) -> Path:
-    path = object_path(location)
-    return Path(backend.root).joinpath(*path.directory, f".{path.name}.expires")
+def store_files(backend: FilesystemBackend) -> list[Path]:
+    """Every file of the store but the lock files."""
+    root = Path(backend.root)
+    return sorted(path for path in root.rglob("*") if path.is_file() and ".locks" not in path.parts)
+
+
+def header_line(backend: FilesystemBackend, location: ObjectLocation = LOC) -> bytes:
+    data = object_file(backend, location).read_bytes()
+    return data[: data.index(b"\n") + 1]
+
+
+def slot_of(backend: FilesystemBackend, location: ObjectLocation = LOC) -> bytes:
+    line = header_line(backend, location)
+    return line[-3 - SLOT_WIDTH : -3]
 
 
 def renew_to(deadline: datetime) -> DeadlineRenewal:
@@ -68,6 +87,17 @@ def put_tti(backend: FilesystemBackend, payload: bytes = b"payload") -> None:
     backend.put(LOC, metadata, BytesBody(payload))
 
 
+def make_legacy(backend: FilesystemBackend) -> None:
+    """Rewrite the object file as written before slots existed (with a revision)."""
+    path = object_file(backend)
+    data = path.read_bytes()
+    line, payload = data[: data.index(b"\n")], data[data.index(b"\n") + 1 :]
+    document = json.loads(line)
+    del document["renewal"]
+    document["revision"] = "0123456789abcdef0123456789abcdef"
+    path.write_bytes(json.dumps(document, separators=(",", ":")).encode() + b"\n" + payload)
+
+
 class ZeroBody:
     """``size`` zero bytes generated on the fly."""
 
@@ -80,6 +110,15 @@ class ZeroBody:
         return bytes(count)
 
 
+def test_new_objects_have_a_blank_slot_as_the_last_header_field(
+    backend: FilesystemBackend,
+) -> None:
+    put_tti(backend)
+    line = header_line(backend)
+    assert line.endswith(b'"renewal":"' + EMPTY_SLOT + b'"}\n')
+    assert list(json.loads(line))[-1] == "renewal"
+
+
 def test_renewal_keeps_the_object_file_and_its_payload(backend: FilesystemBackend) -> None:
     put_tti(backend)
     before = object_file(backend).stat()
@@ -87,17 +126,26 @@ def test_renewal_keeps_the_object_file_and_its_payload(backend: FilesystemBacken
     stored = backend.update_metadata(LOC, renew_to(later))
     assert stored is not None and stored.time_expires == later
     after = object_file(backend).stat()
-    assert (after.st_ino, after.st_mtime_ns, after.st_size) == (
-        before.st_ino,
-        before.st_mtime_ns,
-        before.st_size,
-    )
-    assert sidecar_file(backend).exists()
+    assert (after.st_ino, after.st_size) == (before.st_ino, before.st_size)
+    assert store_files(backend) == [object_file(backend)]  # nothing created beside it
     found = backend.get(LOC)
     assert found is not None
     assert b"".join(found.iter_bytes()) == b"payload"
     assert found.metadata.time_expires == later
     assert found.metadata.expiration == TTI
+
+
+def test_renewal_changes_only_the_slot_bytes(backend: FilesystemBackend) -> None:
+    put_tti(backend)
+    before = object_file(backend).read_bytes()
+    backend.update_metadata(LOC, renew_to(T0 + timedelta(days=40)))
+    after = object_file(backend).read_bytes()
+    changed = [i for i in range(len(before)) if before[i] != after[i]]
+    slot_start = len(header_line(backend)) - 3 - SLOT_WIDTH
+    assert changed and min(changed) >= slot_start and max(changed) < slot_start + SLOT_WIDTH
+    assert decode_slot(slot_of(backend)) == T0 + timedelta(days=40)
+    header = json.loads(header_line(backend))
+    assert header["time_expires"] == (T0 + TTI.delta).isoformat()  # the durable one
 
 
 def test_renewing_a_64_mib_object_does_not_copy_it(backend: FilesystemBackend) -> None:
@@ -107,8 +155,7 @@ def test_renewing_a_64_mib_object_does_not_copy_it(backend: FilesystemBackend) -
     backend.update_metadata(LOC, renew_to(T0 + timedelta(days=1)))
     assert object_file(backend).stat().st_ino == inode
     assert deadline_of(backend) == T0 + timedelta(days=1)
-    files = [path for path in Path(backend.root).rglob("*") if path.is_file()]
-    assert sum(path.stat().st_size for path in files) < 65 * MIB  # no second copy
+    assert sum(path.stat().st_size for path in store_files(backend)) < 65 * MIB
 
 
 def test_renewed_deadline_survives_a_restart(backend: FilesystemBackend) -> None:
@@ -116,6 +163,15 @@ def test_renewed_deadline_survives_a_restart(backend: FilesystemBackend) -> None
     later = T0 + timedelta(days=45)
     backend.update_metadata(LOC, renew_to(later))
     assert deadline_of(FilesystemBackend(backend.root)) == later
+
+
+def test_later_renewals_overwrite_the_slot_again(backend: FilesystemBackend) -> None:
+    put_tti(backend)
+    inode = object_file(backend).stat().st_ino
+    for days in (31, 32, 40):
+        backend.update_metadata(LOC, renew_to(T0 + timedelta(days=days)))
+        assert deadline_of(backend) == T0 + timedelta(days=days)
+    assert object_file(backend).stat().st_ino == inode
 
 
 def test_update_sees_the_renewed_deadline(backend: FilesystemBackend) -> None:
@@ -130,55 +186,42 @@ def test_update_sees_the_renewed_deadline(backend: FilesystemBackend) -> None:
     assert seen == [T0 + timedelta(days=50)]
 
 
+def test_renewal_to_an_earlier_deadline_than_the_slot_is_not_written(
+    backend: FilesystemBackend,
+) -> None:
+    put_tti(backend)
+    backend.update_metadata(LOC, renew_to(T0 + timedelta(days=50)))
+    backend.update_metadata(LOC, renew_to(T0 + timedelta(days=35)))  # already later
+    assert deadline_of(backend) == T0 + timedelta(days=50)
+
+
 def test_put_after_a_renewal_is_not_extended_by_it(backend: FilesystemBackend) -> None:
     put_tti(backend)
     backend.update_metadata(LOC, renew_to(T0 + timedelta(days=60)))
     backend.put(LOC, ObjectMetadata(expiration=TTI, time_expires=T0), BytesBody(b"new"))
-    assert not sidecar_file(backend).exists()
+    assert slot_of(backend) == EMPTY_SLOT
     assert deadline_of(backend) == T0
 
 
-def test_stale_renewal_of_a_replaced_file_is_ignored(backend: FilesystemBackend) -> None:
-    put_tti(backend)
-    backend.update_metadata(LOC, renew_to(T0 + timedelta(days=60)))
-    stale = sidecar_file(backend).read_bytes()
+def test_reader_of_a_replaced_file_keeps_what_it_opened(backend: FilesystemBackend) -> None:
+    put_tti(backend, b"old")
+    held = backend.get(LOC)
+    assert held is not None
     backend.put(LOC, ObjectMetadata(expiration=TTI, time_expires=T0), BytesBody(b"new"))
-    sidecar_file(backend).write_bytes(stale)  # as if the process died before removing it
-    assert deadline_of(backend) == T0
-    assert backend.sweep(T0 + timedelta(seconds=1)) == 1
-    assert backend.get(LOC) is None
-    assert not sidecar_file(backend).exists()
+    backend.update_metadata(LOC, renew_to(T0 + timedelta(days=90)))
+    assert held.metadata.time_expires == T0 + TTI.delta
+    assert b"".join(held.iter_bytes()) == b"old"
+    assert deadline_of(backend) == T0 + timedelta(days=90)
 
 
-@pytest.mark.parametrize("content", [b"", b"{", b"not json", b'{"revision": 5}'])
-def test_unreadable_renewal_falls_back_to_the_header(
-    backend: FilesystemBackend, content: bytes
-) -> None:
-    put_tti(backend)
-    sidecar_file(backend).write_bytes(content)
-    assert deadline_of(backend) == T0 + TTI.delta
-    backend.update_metadata(LOC, renew_to(T0 + timedelta(days=70)))
-    assert deadline_of(backend) == T0 + timedelta(days=70)
-
-
-def test_delete_removes_the_renewal(backend: FilesystemBackend) -> None:
+def test_delete_removes_a_renewed_object(backend: FilesystemBackend) -> None:
     put_tti(backend)
     backend.update_metadata(LOC, renew_to(T0 + timedelta(days=40)))
     backend.delete(LOC)
-    assert not sidecar_file(backend).exists()
     assert backend.get(LOC) is None
+    assert store_files(backend) == []
     backend.put(LOC, ObjectMetadata(expiration=TTI, time_expires=T0), BytesBody(b"again"))
     assert deadline_of(backend) == T0
-
-
-def test_delete_of_missing_object_removes_an_orphaned_renewal(
-    backend: FilesystemBackend,
-) -> None:
-    put_tti(backend)
-    backend.update_metadata(LOC, renew_to(T0 + timedelta(days=40)))
-    os.unlink(object_file(backend))
-    backend.delete(LOC)
-    assert not sidecar_file(backend).exists()
 
 
 def test_sweep_keeps_an_object_its_renewal_keeps_alive(backend: FilesystemBackend) -> None:
@@ -186,7 +229,6 @@ def test_sweep_keeps_an_object_its_renewal_keeps_alive(backend: FilesystemBacken
     backend.update_metadata(LOC, renew_to(T0 + timedelta(days=40)))
     assert backend.sweep(T0 + timedelta(days=35)) == 0
     assert deadline_of(backend) == T0 + timedelta(days=40)
-    assert sidecar_file(backend).exists()
 
 
 def test_sweep_removes_an_object_expired_despite_its_renewal(
@@ -196,23 +238,10 @@ def test_sweep_removes_an_object_expired_despite_its_renewal(
     backend.update_metadata(LOC, renew_to(T0 + timedelta(days=40)))
     assert backend.sweep(T0 + timedelta(days=41)) == 1
     assert backend.get(LOC) is None
-    assert not sidecar_file(backend).exists()
     assert not object_file(backend).parent.exists()
 
 
-def test_sweep_removes_orphaned_renewals_only(backend: FilesystemBackend) -> None:
-    other = ObjectLocation("attachments", (("org", "17"),), "other")
-    put_tti(backend)
-    backend.put(other, ObjectMetadata(expiration=TTI, time_expires=T0), BytesBody(b"x"))
-    backend.update_metadata(LOC, renew_to(T0 + timedelta(days=40)))
-    backend.update_metadata(other, renew_to(T0 + timedelta(days=40)))
-    os.unlink(object_file(backend, other))  # its renewal is now an orphan
-    assert backend.sweep(T0) == 0
-    assert sidecar_file(backend).exists()
-    assert not sidecar_file(backend, other).exists()
-
-
-def test_other_metadata_changes_rewrite_the_file_and_drop_the_renewal(
+def test_other_metadata_changes_rewrite_the_file_and_clear_the_slot(
     backend: FilesystemBackend,
 ) -> None:
     put_tti(backend)
@@ -226,12 +255,28 @@ def test_other_metadata_changes_rewrite_the_file_and_drop_the_renewal(
 
     backend.update_metadata(LOC, to_ttl)
     assert object_file(backend).stat().st_ino != inode
-    assert not sidecar_file(backend).exists()
+    assert slot_of(backend) == EMPTY_SLOT
     stored = backend.get(LOC)
     assert stored is not None
     assert b"".join(stored.iter_bytes()) == b"payload"
     assert stored.metadata.expiration == TimeToLive(timedelta(days=50))
     assert stored.metadata.time_expires == T0 + timedelta(days=50)
+
+
+def test_rewrite_keeps_the_renewed_deadline_in_the_new_header(
+    backend: FilesystemBackend,
+) -> None:
+    put_tti(backend)
+    backend.update_metadata(LOC, renew_to(T0 + timedelta(days=40)))
+
+    def tag(current: ObjectMetadata) -> ObjectMetadata:
+        current.custom["tag"] = "x"
+        return current
+
+    backend.update_metadata(LOC, tag)
+    assert slot_of(backend) == EMPTY_SLOT
+    assert json.loads(header_line(backend))["time_expires"] == (T0 + timedelta(40)).isoformat()
+    assert deadline_of(backend) == T0 + timedelta(days=40)
 
 
 def test_durable_deadline_change_without_renewal_marker_rewrites_the_file(
@@ -241,7 +286,16 @@ def test_durable_deadline_change_without_renewal_marker_rewrites_the_file(
     inode = object_file(backend).stat().st_ino
     backend.update_metadata(LOC, renew_to(T0 + timedelta(days=40)).update)  # like PATCH
     assert object_file(backend).stat().st_ino != inode
-    assert not sidecar_file(backend).exists()
+    assert slot_of(backend) == EMPTY_SLOT
+    assert deadline_of(backend) == T0 + timedelta(days=40)
+
+
+def test_without_fsync_a_deadline_only_change_goes_in_place(tmp_path: Path) -> None:
+    backend = FilesystemBackend(tmp_path / "store", fsync=False)
+    put_tti(backend)
+    inode = object_file(backend).stat().st_ino
+    backend.update_metadata(LOC, renew_to(T0 + timedelta(days=40)).update)  # like PATCH
+    assert object_file(backend).stat().st_ino == inode
     assert deadline_of(backend) == T0 + timedelta(days=40)
 
 
@@ -262,25 +316,125 @@ def test_renewal_that_changes_more_than_the_deadline_rewrites_the_file(
     assert stored is not None
     stored.close()
     assert stored.metadata.custom == {"x": "y"}
+    assert stored.metadata.time_expires == T0 + timedelta(days=40)
 
 
-def test_objects_without_a_revision_are_rewritten_once_then_renewed_beside(
+def test_first_deadline_of_an_object_without_one_rewrites_the_file(
+    backend: FilesystemBackend,
+) -> None:
+    backend.put(LOC, ObjectMetadata(), BytesBody(b"payload"))
+    inode = object_file(backend).stat().st_ino
+
+    def first(current: ObjectMetadata) -> ObjectMetadata:
+        current.time_expires = T0
+        return current
+
+    backend.update_metadata(LOC, DeadlineRenewal(first))
+    assert object_file(backend).stat().st_ino != inode
+    assert json.loads(header_line(backend))["time_expires"] == T0.isoformat()
+
+
+def test_legacy_files_are_rewritten_once_then_renewed_in_place(
     backend: FilesystemBackend,
 ) -> None:
     put_tti(backend)
-    path = object_file(backend)
-    header, _newline, payload = path.read_bytes().partition(b"\n")
-    legacy = header.replace(b'"revision":', b'"old_revision":')
-    path.write_bytes(legacy + b"\n" + payload)
-    stale = Renewal("", T0 + timedelta(days=99))
-    sidecar_file(backend).write_bytes(encode_renewal(stale))
+    make_legacy(backend)
     assert deadline_of(backend) == T0 + TTI.delta
     backend.update_metadata(LOC, renew_to(T0 + timedelta(days=40)))
-    rewritten = path.stat().st_ino
+    rewritten = object_file(backend).stat().st_ino
+    assert header_line(backend).endswith(b'"renewal":"' + EMPTY_SLOT + b'"}\n')
     assert deadline_of(backend) == T0 + timedelta(days=40)
     backend.update_metadata(LOC, renew_to(T0 + timedelta(days=41)))
-    assert path.stat().st_ino == rewritten
+    assert object_file(backend).stat().st_ino == rewritten
     assert deadline_of(backend) == T0 + timedelta(days=41)
+    found = backend.get(LOC)
+    assert found is not None
+    assert b"".join(found.iter_bytes()) == b"payload"
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"0" * SLOT_WIDTH,  # checksum of other digits
+        b"\0" * SLOT_WIDTH,  # a block zeroed by a power loss
+        b"zzzzzzzz" + b"1" * (SLOT_WIDTH - 8),  # not hex
+        b'"\\' * (SLOT_WIDTH // 2),  # bytes that would break the JSON around it
+        "é".encode() * (SLOT_WIDTH // 2),  # not ASCII
+    ],
+)
+def test_torn_slot_falls_back_to_the_header_deadline(
+    backend: FilesystemBackend, garbage: bytes
+) -> None:
+    put_tti(backend)
+    backend.update_metadata(LOC, renew_to(T0 + timedelta(days=40)))
+    path = object_file(backend)
+    offset = len(header_line(backend)) - 3 - SLOT_WIDTH
+    with path.open("r+b") as file:
+        file.seek(offset)
+        file.write(garbage)
+    assert deadline_of(backend) == T0 + TTI.delta
+    reopened = FilesystemBackend(backend.root)
+    assert deadline_of(reopened) == T0 + TTI.delta
+
+
+def test_torn_slot_is_repaired_by_the_next_renewal(backend: FilesystemBackend) -> None:
+    put_tti(backend)
+    inode = object_file(backend).stat().st_ino
+    backend.update_metadata(LOC, renew_to(T0 + timedelta(days=40)))
+    torn = bytearray(slot_of(backend))
+    torn[-1] = ord("9") if torn[-1] != ord("9") else ord("8")
+    path = object_file(backend)
+    with path.open("r+b") as file:
+        file.seek(len(header_line(backend)) - 3 - SLOT_WIDTH)
+        file.write(bytes(torn))
+    assert deadline_of(backend) == T0 + TTI.delta
+    backend.update_metadata(LOC, renew_to(T0 + timedelta(days=42)))
+    assert object_file(backend).stat().st_ino == inode
+    assert deadline_of(backend) == T0 + timedelta(days=42)
+
+
+def test_sweep_ignores_a_torn_slot(backend: FilesystemBackend) -> None:
+    put_tti(backend)
+    backend.update_metadata(LOC, renew_to(T0 + timedelta(days=40)))
+    with object_file(backend).open("r+b") as file:
+        file.seek(len(header_line(backend)) - 3 - SLOT_WIDTH)
+        file.write(b"0" * SLOT_WIDTH)
+    assert backend.sweep(T0 + TTI.delta + timedelta(seconds=1)) == 1
+    assert backend.get(LOC) is None
+
+
+def test_slot_codec_round_trips_and_detects_a_half_written_slot() -> None:
+    old = encode_slot(T0 + timedelta(days=31))
+    new = encode_slot(T0 + timedelta(days=99, microseconds=7))
+    assert len(old) == len(new) == SLOT_WIDTH
+    assert decode_slot(new) == T0 + timedelta(days=99, microseconds=7)
+    assert decode_slot(EMPTY_SLOT) is None
+    changed = [i for i in range(SLOT_WIDTH) if old[i] != new[i]]
+    for cut in changed[1:]:
+        torn = new[:cut] + old[cut:]
+        with pytest.raises(TornSlotError):
+            decode_slot(torn)
+    with pytest.raises(ValueError):
+        encode_slot(datetime(1969, 12, 31, tzinfo=UTC))
+
+
+def test_a_renewal_field_that_is_not_the_last_is_no_slot() -> None:
+    document = {
+        "format": 1,
+        "usecase": "u",
+        "scopes": [],
+        "key": "k",
+        "content_type": "a/b",
+        "compression": None,
+        "expiration": None,
+        "time_created": None,
+        "time_expires": None,
+        "origin": None,
+        "filename": None,
+        "custom": {"renewal": " " * SLOT_WIDTH},
+    }
+    line = json.dumps(document, separators=(",", ":")).encode() + b"\n"
+    assert decode_header(line).slot_offset is None
 
 
 def test_concurrent_renewals_puts_and_reads_never_see_a_wrong_deadline(
@@ -323,11 +477,7 @@ def test_concurrent_renewals_puts_and_reads_never_see_a_wrong_deadline(
     def renewer(seed: int) -> None:
         rng = random.Random(seed)
         while not stop.is_set():
-            found = backend.get(LOC)
-            if found is None:
-                continue
-            found.close()
-            bump = timedelta(seconds=rng.randrange(1, 86_000))
+            bump = timedelta(seconds=rng.randrange(1, 86_000), microseconds=rng.randrange(10**6))
 
             def update(current: ObjectMetadata, bump: timedelta = bump) -> ObjectMetadata | None:
                 assert current.time_expires is not None
@@ -384,6 +534,7 @@ while True:
 
 def test_killed_renewal_leaves_the_object_readable(backend: FilesystemBackend) -> None:
     put_tti(backend)
+    inode = object_file(backend).stat().st_ino
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
@@ -408,13 +559,15 @@ def test_killed_renewal_leaves_the_object_readable(backend: FilesystemBackend) -
     assert b"".join(stored.iter_bytes()) == b"payload"
     assert stored.metadata.time_expires is not None
     assert stored.metadata.time_expires >= T0 + TTI.delta + timedelta(seconds=50)
+    assert object_file(backend).stat().st_ino == inode
+    assert store_files(reopened) == [object_file(backend)]
     reopened.update_metadata(LOC, renew_to(T0 + timedelta(days=99)))
     assert deadline_of(reopened) == T0 + timedelta(days=99)
-    reopened.sweep(datetime.now(UTC) + timedelta(hours=2))  # leftover temporary files go
-    assert [p for p in Path(backend.root).rglob("*.draft")] == []
 
 
-def test_engine_renews_tti_reads_beside_the_object(backend: FilesystemBackend) -> None:
+def test_engine_renews_tti_reads_in_place_and_patch_rewrites(
+    backend: FilesystemBackend,
+) -> None:
     from django_objectstore.server.clock import OffsetClock
     from django_objectstore.server.config import ServerConfig
     from django_objectstore.server.engine import Engine
@@ -435,29 +588,5 @@ def test_engine_renews_tti_reads_beside_the_object(backend: FilesystemBackend) -
         LOC, {"extend_expiry": {"after": "40d", "from": "now"}}, read_at
     )  # durable
     assert object_file(backend).stat().st_ino != inode
-    assert not sidecar_file(backend).exists()
+    assert slot_of(backend) == EMPTY_SLOT
     assert deadline_of(backend) == read_at + timedelta(days=40)
-
-
-def test_later_renewals_overwrite_the_record_in_place(backend: FilesystemBackend) -> None:
-    put_tti(backend)
-    backend.update_metadata(LOC, renew_to(T0 + timedelta(days=31)))
-    first = sidecar_file(backend).stat()
-    backend.update_metadata(LOC, renew_to(T0 + timedelta(days=32)))
-    second = sidecar_file(backend).stat()
-    assert second.st_ino == first.st_ino
-    assert second.st_size == first.st_size
-    assert deadline_of(backend) == T0 + timedelta(days=32)
-
-
-def test_renewal_records_detect_a_half_written_record() -> None:
-    from django_objectstore.server.backends.fs_sidecar import RECORD_SIZE, decode_renewal
-
-    old = encode_renewal(Renewal("r1", T0 + timedelta(days=31)))
-    new = encode_renewal(Renewal("r1", T0 + timedelta(days=99)))
-    assert len(old) == len(new) == RECORD_SIZE
-    assert decode_renewal(new) == Renewal("r1", T0 + timedelta(days=99))
-    changed = [i for i in range(RECORD_SIZE) if old[i] != new[i]]
-    torn = new[: changed[len(changed) // 2]] + old[changed[len(changed) // 2] :]
-    assert torn not in (old, new)
-    assert decode_renewal(torn) is None

@@ -7,7 +7,6 @@ Layout (names encoded by :mod:`.fs_paths`, so no key can leave its directory)::
       .locks/tree                            directory creation/removal lock
       <usecase>/<name>=<value>/.../objects/<shard>/<key>
       <usecase>/objects/<shard>/<key>        (no scopes)
-      .../objects/<shard>/.<key>.expires     renewed deadline of <key> (:mod:`.fs_sidecar`)
       .../objects/<shard>/.<random>.draft    uploads in progress
 
 ``<shard>`` is the first byte (two hex digits) of the SHA-256 of the key. Each object
@@ -22,13 +21,18 @@ its draft; a killed process leaves one behind, which is never read as an object 
 removed by :meth:`FilesystemBackend.sweep` once stale.
 
 A TTI renewal (a :class:`.base.DeadlineRenewal` that only moves the deadline later)
-does not rewrite the file: it writes the new deadline beside it (:mod:`.fs_sidecar`),
-tied to the file's revision. Every other metadata change rewrites the file.
+does not rewrite the file: under the object's lock it overwrites the fixed-width
+renewal slot at the end of the file's header line in place (:mod:`.fs_format`), with
+one ``pwrite`` and no ``fsync`` (renewals are best effort, as in the real service).
+Since every replacement of the file is renamed in under the same lock, a renewal
+always writes into the file that is current. Every other metadata change rewrites the
+file, with a blank slot.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 from collections.abc import Callable
 from datetime import datetime
@@ -42,7 +46,7 @@ from django_objectstore.server.backends.base import (
 from django_objectstore.server.backends.fs_format import (
     CorruptObjectError,
     encode_header,
-    new_revision,
+    encode_slot,
     read_header,
 )
 from django_objectstore.server.backends.fs_io import (
@@ -52,30 +56,14 @@ from django_objectstore.server.backends.fs_io import (
     ObjectLocks,
     TreeLock,
     fsync_dir,
-    still_named,
 )
 from django_objectstore.server.backends.fs_object import FileObject
 from django_objectstore.server.backends.fs_paths import ObjectPath, object_path
-from django_objectstore.server.backends.fs_sidecar import (
-    Renewal,
-    applies,
-    read_renewal,
-    remove_renewal,
-    write_renewal,
-)
 from django_objectstore.server.backends.fs_sweep import sweep_tree
 from django_objectstore.server.messages import BodyReader
 
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_OPEN_ATTEMPTS = 3
-
-
-class _Replaced:
-    """The object file was replaced while it was being opened."""
-
-
-_REPLACED = _Replaced()
 
 
 class FilesystemBackend:
@@ -85,7 +73,7 @@ class FilesystemBackend:
     a killed process, but not a power loss or kernel crash. Meant for throwaway stores
     (tests), where small writes get several times faster. Since nothing is durable
     then anyway, every metadata change that only moves the deadline later (``PATCH``
-    of a TTI object too) is kept beside the object instead of rewriting it.
+    of a TTI object too) goes into the renewal slot instead of rewriting the file.
     """
 
     def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True) -> None:
@@ -108,22 +96,18 @@ class FilesystemBackend:
     def _file_path(self, path: ObjectPath) -> str:
         return f"{self.root}{os.sep}{path.relative}"
 
-    def _sidecar_path(self, path: ObjectPath) -> str:
-        return f"{self.root}{os.sep}{path.sidecar_relative}"
-
     def put(self, location: ObjectLocation, metadata: ObjectMetadata, body: BodyReader) -> int:
         path = object_path(location)
         draft = Draft(self.root, path.directory, self._tree, sync=self._fsync)
         size = 0
         try:
-            draft.write(encode_header(location, metadata, new_revision()))
+            draft.write(encode_header(location, metadata))
             while chunk := body.read(CHUNK):
                 draft.write(chunk)
                 size += len(chunk)
             draft.sync()
             with self._locks.hold(path):
                 draft.rename_over(self._file_path(path))
-                remove_renewal(self._sidecar_path(path))
         except BaseException:
             draft.abort()
             raise
@@ -135,23 +119,8 @@ class FilesystemBackend:
         return self._open(location, object_path(location))
 
     def _open(self, location: ObjectLocation, path: ObjectPath) -> FileObject | None:
-        """Open the object and apply a renewal of that very file.
-
-        The object is opened before its renewal is read, so a renewal that matches is
-        one of the file we hold. One that does not match while the path names another
-        file means the object was replaced in between: open the new one.
-        """
+        """Open the object (header, renewal slot applied); ``None`` when missing."""
         file_path = self._file_path(path)
-        for attempt in range(1, _OPEN_ATTEMPTS + 1):
-            found = self._open_once(location, path, file_path, retry=attempt < _OPEN_ATTEMPTS)
-            if not isinstance(found, _Replaced):
-                return found
-        raise AssertionError("the last attempt never reports a replacement")
-
-    def _open_once(
-        self, location: ObjectLocation, path: ObjectPath, file_path: str, *, retry: bool
-    ) -> FileObject | _Replaced | None:
-        """One attempt; ``None`` when missing, ``_REPLACED`` (with ``retry``) when replaced."""
         try:
             fd = os.open(file_path, os.O_RDONLY | _CLOEXEC | _NOFOLLOW)
         except (FileNotFoundError, NotADirectoryError):
@@ -162,19 +131,11 @@ class FilesystemBackend:
                 raise CorruptObjectError(
                     f"{file_path} holds {header.location!r}, expected {location!r}"
                 )
-            metadata = header.metadata
-            if header.revision is not None and metadata.time_expires is not None:
-                renewal = read_renewal(self._sidecar_path(path))
-                if renewal is not None and applies(header, renewal):
-                    metadata.time_expires = max(metadata.time_expires, renewal.time_expires)
-                elif renewal is not None and retry and not still_named(fd, file_path):
-                    os.close(fd)
-                    return _REPLACED
             size = os.fstat(fd).st_size - header.length
         except BaseException:
             os.close(fd)
             raise
-        return FileObject(fd, metadata, header.length, size, header.revision)
+        return FileObject(fd, header.metadata, header.length, size, header.slot_offset)
 
     def update_metadata(
         self,
@@ -190,18 +151,16 @@ class FilesystemBackend:
                 new = update(copy_metadata(current.metadata))
                 if new is None:
                     return current.metadata
-                if current.revision is not None and self._renews(update, current.metadata, new):
-                    assert new.time_expires is not None
-                    renewal = Renewal(current.revision, new.time_expires)
-                    write_renewal(self._sidecar_path(path), renewal)
+                slot = self._renewal_slot(update, current, new)
+                if slot is not None and current.slot_offset is not None:
+                    _write_slot(self._file_path(path), current.slot_offset, slot)
                     return copy_metadata(new)
                 draft = Draft(self.root, path.directory, self._tree, sync=self._fsync)
                 try:
-                    draft.write(encode_header(location, new, new_revision()))
+                    draft.write(encode_header(location, new))
                     draft.copy_from(current.fileno(), current.payload_offset, current.size)
                     draft.sync()
                     draft.rename_over(self._file_path(path))
-                    remove_renewal(self._sidecar_path(path))
                 except BaseException:
                     draft.abort()
                     raise
@@ -209,20 +168,31 @@ class FilesystemBackend:
         self._sync_dir(draft.directory)
         return copy_metadata(new)
 
-    def _renews(
+    def _renewal_slot(
         self,
         update: Callable[[ObjectMetadata], ObjectMetadata | None],
-        current: ObjectMetadata,
+        current: FileObject,
         new: ObjectMetadata,
-    ) -> bool:
-        """Whether ``new`` may go beside the file: a best-effort, deadline-only extension."""
+    ) -> bytes | None:
+        """The slot to write in place when ``new`` is a deadline-only extension, else ``None``.
+
+        Only best-effort renewals qualify (every change when ``fsync`` is off), only
+        files that have a slot, and only deadlines that move later: a deadline is
+        never shortened.
+        """
         if not isinstance(update, DeadlineRenewal) and self._fsync:
-            return False  # durable changes (PATCH) rewrite the file, fsync and all
-        if current.time_expires is None or new.time_expires is None:
-            return False
-        if new.time_expires < current.time_expires:
-            return False
-        return dataclasses.replace(new, time_expires=current.time_expires) == current
+            return None  # durable changes (PATCH) rewrite the file, fsync and all
+        stored = current.metadata.time_expires
+        if current.slot_offset is None or stored is None or new.time_expires is None:
+            return None
+        if new.time_expires < stored:
+            return None
+        if dataclasses.replace(new, time_expires=stored) != current.metadata:
+            return None
+        try:
+            return encode_slot(new.time_expires)
+        except ValueError:
+            return None  # before 1970: the header can still hold it
 
     def delete(self, location: ObjectLocation) -> None:
         path = object_path(location)
@@ -231,16 +201,12 @@ class FilesystemBackend:
             try:
                 os.unlink(file_path)
             except (FileNotFoundError, NotADirectoryError):
-                remove_renewal(self._sidecar_path(path))  # an orphan, if anything
                 return
-            remove_renewal(self._sidecar_path(path))
         self._sync_dir(os.path.dirname(file_path))
 
     def sweep(self, now: datetime) -> int:
         """Remove expired objects and stale drafts; returns the number of objects removed."""
-        return sweep_tree(
-            self.root, now, self._remove_if_expired, self._remove_if_orphaned, self._tree
-        )
+        return sweep_tree(self.root, now, self._remove_if_expired, self._tree)
 
     def _remove_if_expired(self, location: ObjectLocation, file_path: str, now: datetime) -> bool:
         """Delete the object at ``file_path`` if, checked again under its lock, it expired."""
@@ -256,26 +222,19 @@ class FilesystemBackend:
                 if expires is None or not expires < now:
                     return False
                 os.unlink(file_path)
-                remove_renewal(self._sidecar_path(path))
         self._sync_dir(os.path.dirname(file_path))
         return True
 
-    def _remove_if_orphaned(self, sidecar_path: str, object_name: str) -> bool:
-        """Delete a renewal whose object is gone or was replaced (checked under its lock)."""
-        directory = os.path.dirname(sidecar_path)
-        relative = os.path.relpath(os.path.join(directory, object_name), self.root)
-        path = ObjectPath(tuple(relative.split(os.sep)))
-        with self._locks.hold(path):
-            try:
-                fd = os.open(self._file_path(path), os.O_RDONLY | _CLOEXEC | _NOFOLLOW)
-            except FileNotFoundError:
-                header = None
-            else:
-                try:
-                    header = read_header(fd, self._file_path(path))
-                finally:
-                    os.close(fd)
-            if header is not None and applies(header, read_renewal(sidecar_path)):
-                return False
-            remove_renewal(sidecar_path)
-        return True
+
+def _write_slot(file_path: str, offset: int, slot: bytes) -> None:
+    """Overwrite the renewal slot of the file at ``file_path`` (callers hold its lock).
+
+    No ``fsync``: a renewal is best effort. A power loss may lose it (the deadline falls
+    back to the header's) or tear it, which readers detect by its checksum.
+    """
+    fd = os.open(file_path, os.O_WRONLY | _CLOEXEC | _NOFOLLOW)
+    try:
+        if os.pwrite(fd, slot, offset) != len(slot):
+            raise OSError(errno.EIO, f"short write of the renewal slot of {file_path}")
+    finally:
+        os.close(fd)

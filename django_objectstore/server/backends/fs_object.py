@@ -24,12 +24,12 @@ class FileObject:
         metadata: ObjectMetadata,
         offset: int,
         size: int,
-        revision: str | None = None,
+        slot_offset: int | None = None,
     ):
         self.metadata = metadata
         self.size = size
-        self.revision = revision
-        """The file's revision (:mod:`.fs_format`), ``None`` in files older than revisions."""
+        self.slot_offset = slot_offset
+        """Where the file's renewal slot is (:mod:`.fs_format`); ``None`` in older files."""
         self._fd = fd
         self._offset = offset
 

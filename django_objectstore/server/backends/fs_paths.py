@@ -19,8 +19,7 @@ directory. The encoding:
 
 Scope pairs become ``<name>=<value>`` directories (``=`` is always escaped inside the
 parts). Keys are sharded by the first byte of the SHA-256 of the key. Names starting
-with ``.`` are reserved for the backend's own files (``.locks``, ``*.draft``,
-``.<object name>.expires`` deadline renewals).
+with ``.`` are reserved for the backend's own files (``.locks``, ``*.draft``).
 """
 
 from __future__ import annotations
@@ -37,7 +36,6 @@ MAX_NAME = 200
 OBJECTS_DIR = "objects"
 LOCKS_DIR = ".locks"
 DRAFT_SUFFIX = ".draft"
-SIDECAR_SUFFIX = ".expires"
 
 _SAFE = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789-_.")
 _DOT = ord(".")
@@ -100,8 +98,6 @@ class ObjectPath:
 
     relative: str = field(init=False, compare=False, repr=False)
     """``parts`` joined with ``/``."""
-    sidecar_relative: str = field(init=False, compare=False, repr=False)
-    """Where a renewal of this object is kept (see :func:`sidecar_name`)."""
     digest: bytes = field(init=False, compare=False, repr=False)
     """Stable hash of the path, used to pick lock slots."""
 
@@ -110,8 +106,6 @@ class ObjectPath:
         # functools.cached_property, which serialises all threads on Python < 3.12.)
         relative = "/".join(self.parts)
         object.__setattr__(self, "relative", relative)
-        sidecar = "/".join((*self.parts[:-1], sidecar_name(self.parts[-1])))
-        object.__setattr__(self, "sidecar_relative", sidecar)
         object.__setattr__(self, "digest", hashlib.sha256(relative.encode("ascii")).digest())
 
 
@@ -133,16 +127,3 @@ def is_draft_name(name: str) -> bool:
 def is_object_name(name: str) -> bool:
     """Whether a file name in a shard directory can be an object (not a draft/junk)."""
     return bool(name) and not name.startswith(".")
-
-
-def sidecar_name(object_name: str) -> str:
-    """``.<object name>.expires``: where a renewed deadline of that object is kept."""
-    return f".{object_name}{SIDECAR_SUFFIX}"
-
-
-def sidecar_object_name(name: str) -> str | None:
-    """The object file name a sidecar belongs to, or ``None`` if ``name`` is not one."""
-    if not (name.startswith(".") and name.endswith(SIDECAR_SUFFIX)):
-        return None
-    object_name = name[1 : -len(SIDECAR_SUFFIX)]
-    return object_name if is_object_name(object_name) else None

@@ -2,15 +2,13 @@
 
 The sweep reads each object's header without a lock (cheap), and only for candidates
 takes the object's lock and checks again, so an object replaced or renewed meanwhile
-is kept. The deadline is the later of the header's and that of a renewal of the same
-file (:mod:`.fs_sidecar`); expired objects go with their renewal, and renewals whose
-object is gone or was replaced are removed (again under the object's lock). Drafts are
-removed only when no process holds their ``flock`` (a writer holds
-it from creation to publication; the kernel drops it when the writer dies) and they
-are older than :data:`DRAFT_MAX_AGE`. Empty directories are removed with ``rmdir``
-under the exclusive tree lock (:class:`.fs_io.TreeLock`), which writers creating
-directories hold shared, so no directory disappears between a writer's ``mkdir`` and
-``open``.
+is kept. The deadline is the later of the header's and that of the renewal slot in
+the same header (:mod:`.fs_format`). Drafts are removed only when no process holds
+their ``flock`` (a writer holds it from creation to publication; the kernel drops it
+when the writer dies) and they are older than :data:`DRAFT_MAX_AGE`. Empty
+directories are removed with ``rmdir`` under the exclusive tree lock
+(:class:`.fs_io.TreeLock`), which writers creating directories hold shared, so no
+directory disappears between a writer's ``mkdir`` and ``open``.
 """
 
 from __future__ import annotations
@@ -25,35 +23,21 @@ from datetime import datetime, timedelta
 from django_objectstore.server.backends.base import ObjectLocation
 from django_objectstore.server.backends.fs_format import CorruptObjectError, read_header
 from django_objectstore.server.backends.fs_io import TreeLock, still_named
-from django_objectstore.server.backends.fs_paths import (
-    is_draft_name,
-    is_object_name,
-    sidecar_name,
-    sidecar_object_name,
-)
-from django_objectstore.server.backends.fs_sidecar import (
-    applies,
-    effective_deadline,
-    read_renewal,
-)
+from django_objectstore.server.backends.fs_paths import is_draft_name, is_object_name
 
 logger = logging.getLogger(__name__)
 
 DRAFT_MAX_AGE = timedelta(hours=1)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_READ_FLAGS = os.O_RDONLY | _CLOEXEC | _NOFOLLOW
 
 RemoveIfExpired = Callable[[ObjectLocation, str, datetime], bool]
-RemoveIfOrphaned = Callable[[str, str], bool]
-"""Called with a renewal's path and its object's file name."""
 
 
 def sweep_tree(
     root: str,
     now: datetime,
     remove_if_expired: RemoveIfExpired,
-    remove_if_orphaned: RemoveIfOrphaned,
     tree: TreeLock,
 ) -> int:
     """Sweep every usecase directory under ``root``; returns how many objects went."""
@@ -69,8 +53,6 @@ def sweep_tree(
                 try:
                     if is_draft_name(name):
                         remove_stale_draft(file_path, now)
-                    elif (object_name := sidecar_object_name(name)) is not None:
-                        _orphaned(file_path, object_name, remove_if_orphaned)
                     elif is_object_name(name) and _expired(file_path, now, remove_if_expired):
                         removed += 1
                 except (OSError, CorruptObjectError) as error:
@@ -86,30 +68,12 @@ def _expired(file_path: str, now: datetime, remove_if_expired: RemoveIfExpired) 
         return False
     try:
         header = read_header(fd, file_path)
-        directory, name = os.path.split(file_path)
-        deadline = effective_deadline(
-            header, read_renewal(os.path.join(directory, sidecar_name(name)))
-        )
     finally:
         os.close(fd)
+    deadline = header.metadata.time_expires
     if deadline is None or not deadline < now:
         return False
     return remove_if_expired(header.location, file_path, now)
-
-
-def _orphaned(file_path: str, object_name: str, remove_if_orphaned: RemoveIfOrphaned) -> None:
-    """Remove a renewal whose object is gone or was replaced (checked first without a lock)."""
-    try:
-        fd = os.open(os.path.join(os.path.dirname(file_path), object_name), _READ_FLAGS)
-    except FileNotFoundError:
-        remove_if_orphaned(file_path, object_name)
-        return
-    try:
-        header = read_header(fd, file_path)
-    finally:
-        os.close(fd)
-    if not applies(header, read_renewal(file_path)):
-        remove_if_orphaned(file_path, object_name)
 
 
 def remove_stale_draft(file_path: str, now: datetime) -> bool:
