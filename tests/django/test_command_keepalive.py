@@ -260,3 +260,18 @@ class TestNonTtiUsecase:
         make_attachment()
         out, _ = run(all=True)
         assert "checked 1, refreshed 1" in out
+
+
+def test_default_concurrency_is_one_for_in_process_stores_and_four_over_http() -> None:
+    from django_objectstore.keepalive import default_concurrency
+    from django_objectstore.storage import ObjectstoreStorage
+
+    class Source:
+        def __init__(self, url: str) -> None:
+            self.storage = ObjectstoreStorage(base_url=url, usecase="files")
+
+    embedded = Source("embedded:///tmp/store")
+    memory = Source("memory://keepalive")
+    remote = Source("http://127.0.0.1:9")
+    assert default_concurrency([embedded, memory]) == 1  # type: ignore[list-item]
+    assert default_concurrency([embedded, remote]) == 4  # type: ignore[list-item]

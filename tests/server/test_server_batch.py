@@ -388,28 +388,28 @@ def test_batch_get_counts_as_a_read_and_renews_tti() -> None:
 
 
 class GatedBackend(MemoryBackend):
-    """Reading ``slow`` waits until ``fast`` has been written."""
+    """Writing ``slow`` waits until ``fast`` has been read."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.fast_written = threading.Event()
+        self.fast_read = threading.Event()
 
     def get(self, location: ObjectLocation) -> MemoryObject | None:
-        if location.key == "slow":
-            assert self.fast_written.wait(10), "the later insert never ran"
-        return super().get(location)
+        found = super().get(location)
+        if location.key == "fast":
+            self.fast_read.set()
+        return found
 
     def put(self, location: ObjectLocation, metadata: object, body: BodyReader) -> int:
-        size = super().put(location, metadata, body)  # type: ignore[arg-type]
-        if location.key == "fast":
-            self.fast_written.set()
-        return size
+        if location.key == "slow":
+            assert self.fast_read.wait(10), "the later read never ran"
+        return super().put(location, metadata, body)  # type: ignore[arg-type]
 
 
 def test_parts_are_emitted_in_completion_order_with_request_indices() -> None:
     harness = Harness(GatedBackend())
-    parts = harness.batch([op("get", "slow"), op("insert", "fast", b"f")])
-    assert [(p.index, p.status) for p in parts] == [(1, 201), (0, 404)]
+    parts = harness.batch([op("insert", "slow", b"s"), op("get", "fast")])
+    assert [(p.index, p.status) for p in parts] == [(1, 404), (0, 201)]
     assert parts[0].headers["x-sn-batch-operation-key"] == "fast"
     assert parts[1].headers["x-sn-batch-operation-key"] == "slow"
 

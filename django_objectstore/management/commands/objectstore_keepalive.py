@@ -8,7 +8,7 @@ from typing import Any, TextIO, cast
 
 from django.core.management.base import BaseCommand, CommandError
 
-from django_objectstore.keepalive import Outcome, Summary, refresh
+from django_objectstore.keepalive import Outcome, Summary, default_concurrency, refresh
 from django_objectstore.progress import Progress
 from django_objectstore.references import FieldSource, iter_references, select_sources
 
@@ -37,7 +37,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--batch-size", type=int, default=500, help="Keys per batch request.")
         parser.add_argument(
-            "--concurrency", type=int, default=4, help="Batch requests in flight at once."
+            "--concurrency",
+            type=int,
+            default=None,
+            help="Batch requests in flight at once (default: 4 over HTTP, 1 for embedded: "
+            "and memory:// stores, where threads only compete for the interpreter).",
         )
         parser.add_argument(
             "--report", metavar="FILE", help="Write missing references to FILE as CSV."
@@ -56,7 +60,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["batch_size"] < 1 or options["batch_size"] > 1000:
             raise CommandError("--batch-size must be between 1 and 1000 (the batch API's limit)")
-        if options["concurrency"] < 1:
+        if options["concurrency"] is not None and options["concurrency"] < 1:
             raise CommandError("--concurrency must be at least 1")
         sources = select_sources(options["model"], options["usecase"], tti_only=not options["all"])
         verbosity = int(options["verbosity"])
@@ -100,7 +104,7 @@ class Command(BaseCommand):
             outcomes = refresh(
                 sources,
                 batch_size=options["batch_size"],
-                concurrency=options["concurrency"],
+                concurrency=options["concurrency"] or default_concurrency(sources),
             )
             for outcome in outcomes:
                 summary.add(outcome)
