@@ -108,7 +108,7 @@ def run(directory: Path) -> dict[str, Any]:
     configure(directory)
     out = StringIO()
     started = time.perf_counter()
-    call_command("objectstore_keepalive", *os.environ.get("KB_ARGS", "").split(), stdout=out, stderr=sys.stderr)
+    call_command("objectstore_keepalive", stdout=out, stderr=sys.stderr)
     elapsed = time.perf_counter() - started
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"elapsed": elapsed, "peak_mib": peak_kib / 1024, "summary": out.getvalue().strip()}

@@ -3,7 +3,8 @@
 One in-process server (memory backend, so the numbers measure our code, not the disk)
 serves both; each round saves a payload and reads it back whole:
 
-- ``client``: ``session.put(bytes)`` then ``session.get(key).payload.read()``;
+- ``client``: ``session.put(bytes, ...)`` with the filename, content type and size the
+  storage records, then ``session.get(key).payload.read()``;
 - ``storage``: ``storage.save(name, ContentFile)`` then ``storage.open(name).read()``
   through the same kind of client, plus what the storage adds (names, scope checks,
   filename and content type, recorded size);
@@ -63,6 +64,7 @@ def _measure(
 
     from django_objectstore.client import Client
     from django_objectstore.storage import ObjectstoreStorage
+    from django_objectstore.storage_support import SIZE_METADATA
 
     payload = os.urandom(size)
     client = Client(url)
@@ -71,7 +73,14 @@ def _measure(
     files = FileSystemStorage(location=tmp)
 
     def raw() -> None:
-        key = session.put(payload, compression=compression)  # type: ignore[arg-type]
+        # The same object the storage writes: its filename, content type and size.
+        key = session.put(
+            payload,
+            compression=compression,  # type: ignore[arg-type]
+            content_type="application/octet-stream",
+            filename="report.bin",
+            metadata={SIZE_METADATA: str(size)},
+        )
         result = session.get(key)
         assert result is not None and len(result.payload.read()) == size
 

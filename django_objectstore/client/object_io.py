@@ -56,15 +56,34 @@ def choose_encoding(
 def upload_body(
     contents: bytes | BinaryIO | Iterable[bytes], compress_here: bool
 ) -> tuple[RequestBody, CountingChunks | None]:
-    """The request body for ``contents``, and the counter of its bytes when streamed."""
+    """The request body for ``contents``, and the counter of its bytes when streamed.
+
+    Small seekable files (at most :data:`SMALL_FILE` bytes left) are read into memory
+    and sent like ``bytes``: headers and body then leave in one write.
+    """
     counter: CountingChunks
     if compress_here:
         counter = compress_stream(contents)
     elif isinstance(contents, bytes | bytearray | memoryview):
         return bytes(contents), None
     else:
+        length = known_length(contents)
+        if length is not None and length <= SMALL_FILE:
+            return _read_up_to(cast(BinaryIO, contents), length), None
         counter = CountingChunks(iter_source(contents))
     return counter, counter
+
+
+def _read_up_to(file: BinaryIO, length: int) -> bytes:
+    parts = []
+    while length > 0 and (chunk := file.read(length)):
+        parts.append(chunk)
+        length -= len(chunk)
+    return b"".join(parts)
+
+
+SMALL_FILE = 64 * 1024
+"""Seekable uploads up to this size are sent from memory in one piece."""
 
 
 def known_length(contents: object) -> int | None:
