@@ -25,7 +25,6 @@ import json
 import math
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,8 @@ from collections.abc import Callable
 from typing import Any, BinaryIO, cast
 
 import urllib3
+
+from benchmarks.support import start_server
 
 MIB = 1024 * 1024
 SMALL = os.urandom(1024)
@@ -224,34 +225,6 @@ def worker(kind: str, phase: str, url: str, seconds: float, large_mib: int) -> d
     return results
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start_server(root: str, storage: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    env = dict(
-        os.environ,
-        OS__HTTP_ADDR=f"127.0.0.1:{port}",
-        OS__STORAGE__TYPE=storage,
-        OS__STORAGE__PATH=root,
-        OS__AUTH__ENFORCE="false",
-    )
-    process = subprocess.Popen([sys.executable, "-m", "django_objectstore.server", "run"], env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if urllib3.request("GET", url + "/health", retries=False).status == 200:
-                return process, url
-        except urllib3.exceptions.HTTPError:
-            time.sleep(0.05)
-    process.kill()
-    raise SystemExit("the server did not start")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0)
@@ -271,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result))
         return 0
     with tempfile.TemporaryDirectory() as root:
-        process, url = _start_server(root, args.storage)
+        process, url = start_server(root, args.storage)
         try:
             table: dict[str, dict[str, float]] = {kind: {} for kind in KINDS}
             # Phase by phase, so every client meets the server in the same state.

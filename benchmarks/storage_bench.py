@@ -1,6 +1,6 @@
 """Storage overhead: ObjectstoreStorage save+open vs the raw client on the same server.
 
-One in-process server (memory backend, so the numbers measure our code, not the disk)
+One server process (memory backend, so the numbers measure our code, not the disk)
 serves both; each round saves a payload and reads it back whole:
 
 - ``client``: ``session.put(bytes, ...)`` with the filename, content type and size the
@@ -23,6 +23,8 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
+
+from benchmarks.support import start_server
 
 MIB = 1024 * 1024
 
@@ -111,21 +113,21 @@ def main(argv: list[str] | None = None) -> int:
     args, _ = parser.parse_known_args(argv)
     _configure_django()
 
-    from django_objectstore.server.app import create_app
-    from django_objectstore.server.config import AuthConfig, ServerConfig, StorageConfig
-    from django_objectstore.server.runner import ServerThread
-
-    config = ServerConfig(storage=StorageConfig(type="memory"), auth=AuthConfig(enforce=False))
     cases = (
         ("1 KiB, none", 1024, "none"),
         ("1 KiB, zstd", 1024, "zstd"),
         (f"{args.large_mib} MiB, none", args.large_mib * MIB, "none"),
     )
-    with ServerThread(create_app(config)) as server, tempfile.TemporaryDirectory() as tmp:
-        results = {
-            label: _measure(server.url, tmp, size, compression, args.seconds, args.rounds)
-            for label, size, compression in cases
-        }
+    with tempfile.TemporaryDirectory() as tmp:
+        process, url = start_server(tmp, "memory")
+        try:
+            results = {
+                label: _measure(url, tmp, size, compression, args.seconds, args.rounds)
+                for label, size, compression in cases
+            }
+        finally:
+            process.terminate()
+            process.wait()
 
     print("\nStorage save+open vs raw client put+get (same server, memory backend)")
     print(
