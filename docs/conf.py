@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from django_objectstore import __version__  # noqa: E402
+from django_objectstore import __version__
 
 project = "django-objectstore"
 author = "django-objectstore developers"
