@@ -112,7 +112,7 @@ def test_official_client_streams_1_gib_up_and_down_with_flat_server_memory(
     session = client.session(Usecase("large", compression="none"), org=1)
 
     source = GeneratedReader(SIZE)
-    key = session.put(io.BufferedReader(source, MIB), compression="none")
+    key = session.put(io.BufferedReader(source, MIB), compress="none")
 
     result = session.get(key)
     assert result is not None
