@@ -188,6 +188,12 @@ class ObjectstoreStorage(Storage):
         """Server and content keys never collide; named keys follow ``allow_overwrite``."""
         return storage_save.is_name_available(self, name, max_length)
 
+    def get_available_name(self, name: str, max_length: int | None = None) -> str:
+        """Server and content keys never collide, so only the name's checks remain."""
+        if self.key_mode == "name":
+            return super().get_available_name(name, max_length)
+        return storage_save.generated_key_name(self, name, max_length)
+
     def get_alternative_name(self, file_root: str, file_ext: str) -> str:
         if self.allow_overwrite and self.key_mode == "name":
             return f"{file_root}{file_ext}"

@@ -7,9 +7,12 @@ itself. The key comes from ``key_mode``: ``server`` (a UUID the server generates
 
 from __future__ import annotations
 
+import posixpath
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import File
+from django.core.files.utils import validate_file_name
 
 from django_objectstore.names import join_name, looks_scoped
 from django_objectstore.storage_support import SIZE_METADATA
@@ -24,7 +27,7 @@ from django_objectstore.wire.scopes import Scopes, format_scopes
 if TYPE_CHECKING:
     from django_objectstore.storage import ObjectstoreStorage
 
-__all__ = ["is_name_available", "save", "scopes_and_key_for_save"]
+__all__ = ["generated_key_name", "is_name_available", "save", "scopes_and_key_for_save"]
 
 _SERVER_KEY_LENGTH = 36  # a UUID
 _CONTENT_KEY_LENGTH = 64  # a SHA-256 hex digest
@@ -49,6 +52,24 @@ def is_name_available(storage: ObjectstoreStorage, name: str, max_length: int | 
         return storage.allow_overwrite or not storage.exists(stored)
     key_length = _SERVER_KEY_LENGTH if storage.key_mode == "server" else _CONTENT_KEY_LENGTH
     return max_length is None or len(format_scopes(scopes)) + 1 + key_length <= max_length
+
+
+def generated_key_name(storage: ObjectstoreStorage, name: str, max_length: int | None) -> str:
+    """``name`` checked for a save whose key the server or the content decides.
+
+    Django's naming loop would try alternative names, but the stored name does not
+    depend on them (the key replaces the file name), so the loop could only end where
+    this starts: the name is valid and short enough, or no name ever will be.
+    """
+    name = str(name).replace("\\", "/")
+    validate_file_name(posixpath.basename(name))
+    scopes_and_key_for_save(storage, name)  # SuspiciousFileOperation for forged names
+    if not is_name_available(storage, name, max_length):
+        raise SuspiciousFileOperation(
+            f"the stored name for {name!r} would exceed max_length={max_length}: raise the "
+            "field's max_length (scope + 1 + key length)"
+        )
+    return name
 
 
 def save(storage: ObjectstoreStorage, name: str, content: File[Any]) -> str:
