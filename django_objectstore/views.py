@@ -178,7 +178,6 @@ def _respond(
     except http.RangeNotSatisfiable:
         return _bare(416, {**headers, "Content-Range": f"bytes */{total}"})
 
-    source = _decompressed(session, key, payload) if decompress else payload
     headers.update(_entity_headers(request, name, metadata, passthrough, total is not None))
     status, start, length = 200, 0, total
     if byte_range is not None and total is not None:
@@ -187,8 +186,15 @@ def _respond(
     if length is not None:
         headers["Content-Length"] = str(length)
     if request.method == "HEAD":
-        source.close()
+        payload.close()
         return _bare(status, headers)
+    if decompress:
+        source = _decompressed(session, key, payload)
+    elif byte_range is not None and length:
+        # Stored bytes: the server sends just the range instead of everything before it.
+        source, start = _ranged(session, key, payload, start, length), 0
+    else:
+        source = payload
     chunks = _stream(source, start, length)
     # Under ASGI a plain iterator would be read to the end into memory by Django before
     # sending; an async iterator streams.
@@ -226,6 +232,15 @@ def _decompressed(session: Session, key: str, payload: _Readable) -> _Readable:
     """A second GET that the client decompresses (the first one passes bytes through)."""
     payload.close()
     fresh = session.get(key)
+    if fresh is None:
+        raise Http404("no such file")
+    return fresh.payload
+
+
+def _ranged(session: Session, key: str, payload: _Readable, start: int, length: int) -> _Readable:
+    """A second GET for only ``length`` stored bytes from ``start``."""
+    payload.close()
+    fresh = session.get(key, byte_range=(start, start + length - 1))
     if fresh is None:
         raise Http404("no such file")
     return fresh.payload

@@ -30,6 +30,7 @@ __all__ = [
     "choose_encoding",
     "get_response",
     "known_length",
+    "range_header",
     "record_put",
     "stored_key",
     "upload_body",
@@ -84,6 +85,14 @@ def _read_up_to(file: BinaryIO, length: int) -> bytes:
 
 SMALL_FILE = 64 * 1024
 """Seekable uploads up to this size are sent from memory in one piece."""
+
+
+def range_header(byte_range: tuple[int, int | None]) -> str:
+    """``bytes=first-last`` for a ``(first, last)`` pair (``last`` ``None``: to the end)."""
+    first, last = byte_range
+    if first < 0 or (last is not None and last < first):
+        raise ValueError(f"invalid byte_range {byte_range!r}: need 0 <= first <= last")
+    return f"bytes={first}-{'' if last is None else last}"
 
 
 def known_length(contents: object) -> int | None:

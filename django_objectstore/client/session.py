@@ -21,6 +21,7 @@ from django_objectstore.client.object_io import (
     choose_encoding,
     get_response,
     known_length,
+    range_header,
     record_put,
     stored_key,
     upload_body,
@@ -212,18 +213,28 @@ class Session:
         key: str,
         decompress: bool = True,
         accept_encoding: Sequence[str] | None = None,
+        *,
+        byte_range: tuple[int, int | None] | None = None,
     ) -> GetResponse | None:
         """The object as a stream, or ``None`` if it does not exist (or expired).
 
         zstd payloads are decompressed while reading unless ``decompress=False`` or the
         encoding is in ``accept_encoding`` (``"*"`` accepts any); ``metadata.compression``
         is ``None`` once decompressed. Close ``payload`` (or use ``with``) when done.
+
+        ``byte_range=(first, last)`` (``last`` inclusive, ``None`` for the end) asks the
+        server for those bytes only. Ranges address the stored bytes, so a range of a
+        zstd object comes back still compressed (``decompress`` does not apply); a range
+        past the end raises :class:`RequestError` with status 416.
         """
+        headers = None if byte_range is None else {h.RANGE: range_header(byte_range)}
         with self._measure("get"):
-            response = self._request("GET", self._key(key), expected_missing=True)
+            response = self._request("GET", self._key(key), headers=headers, expected_missing=True)
         if response.status == 404:
             response.close()
             return None
+        if byte_range is not None:
+            return get_response(response, False, None)
         return get_response(response, decompress, accept_encoding)
 
     def head(self, key: str) -> Metadata | None:
