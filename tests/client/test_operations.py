@@ -16,26 +16,7 @@ from django_objectstore.client import (
     TimeToLive,
     Usecase,
 )
-
-# protocol.md section 2.4: keys the official e2e suite round-trips.
-KEYS = [
-    "plain-key",
-    "with space",
-    "café-unicode",
-    "emoji-😀",
-    "plus+sign",
-    "sub!$'()*+,=delims",
-    "tilde~dot.key",
-    "100%literal-percent",
-    "looks%20encoded",
-    "nested/path/segments",
-    "quote'apostrophe",
-    "at@sign",
-    "colon:separated",
-    "ampersand&inside",
-    "semi;colon",
-    "equals=sign",
-]
+from tests.protocol_keys import E2E_KEYS
 
 
 def test_put_without_key_returns_a_server_generated_key(session: Session) -> None:
@@ -111,7 +92,7 @@ def test_empty_objects_round_trip(session: Session, compression: str) -> None:
     assert head is not None
 
 
-@pytest.mark.parametrize("key", KEYS)
+@pytest.mark.parametrize("key", E2E_KEYS)
 def test_unicode_and_special_keys_round_trip(session: Session, key: str) -> None:
     assert session.put(key.encode(), key=key) == key
     result = session.get(key)

@@ -27,25 +27,7 @@ from objectstore_client import (
 
 from django_objectstore.pytest_plugin import ObjectstoreServer
 from django_objectstore.server.clock import OffsetClock
-
-E2E_KEYS = [
-    "plain-key",
-    "with space",
-    "café-unicode",
-    "emoji-😀",
-    "plus+sign",
-    "sub!$'()*+,=delims",
-    "tilde~dot.key",
-    "100%literal-percent",
-    "looks%20encoded",
-    "nested/path/segments",
-    "quote'apostrophe",
-    "at@sign",
-    "colon:separated",
-    "ampersand&inside",
-    "semi;colon",
-    "equals=sign",
-]
+from tests.protocol_keys import E2E_KEYS
 
 
 @pytest.fixture

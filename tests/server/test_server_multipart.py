@@ -94,6 +94,17 @@ class Harness:
     ) -> Reply:
         headers = [("content-length", str(len(data)))]
         headers.extend((name.replace("_", "-"), value) for name, value in extra.items())
+        return self.send_part(upload_id, number, headers, data, key)
+
+    def send_part(
+        self,
+        upload_id: str,
+        number: int | str,
+        headers: list[tuple[str, str]],
+        data: bytes,
+        key: str = "obj",
+    ) -> Reply:
+        """A part upload with exactly these headers (for framing the server must reject)."""
         query = f"upload_id={upload_id}&part_number={number}"
         return self.request("PUT", "objects:multipart:parts", key, query, headers, data)
 
@@ -284,27 +295,12 @@ def test_missing_upload_id_is_a_400(harness: Harness) -> None:
 @pytest.mark.parametrize("number", ["0", "-1", "abc", "4294967296", ""])
 def test_bad_part_numbers_are_rejected(harness: Harness, number: str) -> None:
     upload_id = harness.initiate()
-    reply = harness.request(
-        "PUT",
-        "objects:multipart:parts",
-        "obj",
-        f"upload_id={upload_id}&part_number={number}",
-        [("content-length", "1")],
-        b"x",
-    )
-    assert reply.status == 400
+    assert harness.send_part(upload_id, number, [("content-length", "1")], b"x").status == 400
 
 
 def test_upload_part_requires_content_length(harness: Harness) -> None:
     upload_id = harness.initiate()
-    reply = harness.request(
-        "PUT",
-        "objects:multipart:parts",
-        "obj",
-        f"upload_id={upload_id}&part_number=1",
-        [("transfer-encoding", "chunked")],
-        b"x",
-    )
+    reply = harness.send_part(upload_id, 1, [("transfer-encoding", "chunked")], b"x")
     assert reply.status == 400
     assert "Content-Length" in reply.json()["detail"]
 
@@ -322,14 +318,7 @@ def test_content_md5_is_verified_when_present(harness: Harness) -> None:
 
 def test_body_shorter_than_content_length_is_rejected_and_not_staged(harness: Harness) -> None:
     upload_id = harness.initiate()
-    reply = harness.request(
-        "PUT",
-        "objects:multipart:parts",
-        "obj",
-        f"upload_id={upload_id}&part_number=1",
-        [("content-length", "10")],
-        b"short",
-    )
+    reply = harness.send_part(upload_id, 1, [("content-length", "10")], b"short")
     assert reply.status == 400
     assert harness.list_parts(upload_id).json()["parts"] == []
 
