@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django_objectstore.client.auth import Permission, SecretKey, TokenGenerator, TokenProvider
 from django_objectstore.client.batch import Delete, Get, Head, Keepalive, OperationResult, Put
+from django_objectstore.client.batch import run_batch as run_batch
 from django_objectstore.client.client import Client
 from django_objectstore.client.errors import (
     Conflict,
@@ -19,10 +20,15 @@ from django_objectstore.client.errors import (
     ServerUnavailable,
     Unauthorized,
 )
+from django_objectstore.client.inprocess import InProcessTransport as InProcessTransport
+from django_objectstore.client.inprocess import embedded_path as embedded_path
 from django_objectstore.client.metadata import GetResponse, Metadata, parse_accept_encoding
 from django_objectstore.client.metrics import MetricsBackend, NoOpMetricsBackend
 from django_objectstore.client.multipart import MultipartUpload, Part, PartETag
 from django_objectstore.client.session import Session
+from django_objectstore.client.usecase import (
+    DEFAULT_MULTIPART_THRESHOLD as DEFAULT_MULTIPART_THRESHOLD,
+)
 from django_objectstore.client.usecase import Compression, Usecase
 from django_objectstore.wire.expiration import ExpirationPolicy, TimeToIdle, TimeToLive
 
