@@ -62,14 +62,15 @@ def setup(directory: Path, rows: int, scopes: int) -> None:
     configure(directory)
     from django.core.management import call_command
 
-    from django_objectstore.client import Client
-    from django_objectstore.client.batch import Put, run_batch
-    from django_objectstore.client.inprocess import InProcessTransport
-    from django_objectstore.client.usecase import Usecase
+    from django_objectstore.client import Client, InProcessTransport, Put, Usecase, run_batch
     from django_objectstore.names import join_name
-    from django_objectstore.server.app import create_app
-    from django_objectstore.server.clock import OffsetClock
-    from django_objectstore.server.config import AuthConfig, ServerConfig, StorageConfig
+    from django_objectstore.server import (
+        AuthConfig,
+        OffsetClock,
+        ServerConfig,
+        StorageConfig,
+        create_app,
+    )
     from django_objectstore.wire.expiration import parse_expiration
     from testproject.example.models import Attachment, Organization, Project
 

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs
 
 import uvicorn
 
-from django_objectstore.server.messages import Request, Response
+from django_objectstore.server import Request, Response
 
 Message = MutableMapping[str, Any]
 CHUNK = b"n" * 65536
@@ -76,7 +76,7 @@ def _stream(size: int) -> Iterator[bytes]:
 
 def main() -> int:
     if "--core" in sys.argv[1:]:
-        from django_objectstore.server.runner import serve
+        from django_objectstore.server.hosting import serve
 
         serve(
             NullCore(),
