@@ -1,6 +1,8 @@
 """The objectstore client: ``Client``, ``Usecase``, ``Session`` and friends.
 
-No Django imports: usable in any Python program.
+No Django imports: usable in any Python program. Imports run downwards:
+``client`` -> ``session`` -> ``batch``, ``large_upload`` -> ``multipart`` -> ``channel``
+(paths, auth, sending, errors, metrics) -> ``transports`` (HTTP, in process).
 """
 
 from __future__ import annotations
@@ -20,16 +22,17 @@ from django_objectstore.client.errors import (
     ServerUnavailable,
     Unauthorized,
 )
-from django_objectstore.client.inprocess import InProcessTransport as InProcessTransport
-from django_objectstore.client.inprocess import embedded_path as embedded_path
-from django_objectstore.client.metadata import GetResponse, Metadata, parse_accept_encoding
+from django_objectstore.client.metadata import GetResponse, Metadata
 from django_objectstore.client.metrics import MetricsBackend, NoOpMetricsBackend
 from django_objectstore.client.multipart import MultipartUpload, Part, PartETag
 from django_objectstore.client.session import Session
+from django_objectstore.client.transports import InProcessTransport as InProcessTransport
+from django_objectstore.client.transports import embedded_path as embedded_path
 from django_objectstore.client.usecase import (
     DEFAULT_MULTIPART_THRESHOLD as DEFAULT_MULTIPART_THRESHOLD,
 )
 from django_objectstore.client.usecase import Compression, Usecase
+from django_objectstore.wire.accept_encoding import parse_accept_encoding
 from django_objectstore.wire.expiration import ExpirationPolicy, TimeToIdle, TimeToLive
 
 __all__ = [

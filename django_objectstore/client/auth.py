@@ -1,17 +1,19 @@
-"""Credentials: Ed25519 signing keys, JWTs per usecase and scope, and a token cache."""
+"""Credentials: Ed25519 signing keys, JWTs per usecase and scope, a token cache, and the
+auth headers every request carries."""
 
 from __future__ import annotations
 
 import base64
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from django_objectstore.wire import headers as h
 from django_objectstore.wire.scopes import Scopes
 
 
@@ -147,3 +149,40 @@ class TokenCache:
                         self._tokens.clear()
                 self._tokens[cache_key] = (token, now + self._reuse_for)
             return token
+
+
+class Credentials:
+    """What authorizes a client's requests: ``Authorization`` (and trace) headers.
+
+    ``token``: a :class:`SecretKey` (a JWT is minted per usecase and scope and cached),
+    a fixed JWT string, or ``None`` (no ``Authorization`` header). ``trace_headers``:
+    called per request for headers that continue the caller's trace.
+    """
+
+    def __init__(
+        self,
+        token: TokenProvider | None,
+        trace_headers: Callable[[], Mapping[str, str]] | None = None,
+    ) -> None:
+        self.token = token
+        self._tokens = TokenCache(token) if isinstance(token, SecretKey) else None
+        self._static_auth = f"Bearer {token}" if isinstance(token, str) else None
+        self._trace_headers = trace_headers
+
+    def headers(self, usecase: str, scopes: Scopes) -> dict[str, str]:
+        """A fresh dict with the auth (and trace) headers for one request."""
+        if self._tokens is not None:
+            headers = {h.AUTH: "Bearer " + self._tokens.token(usecase, scopes)}
+        elif self._static_auth is not None:
+            headers = {h.AUTH: self._static_auth}
+        else:
+            headers = {}
+        if self._trace_headers is not None:
+            headers.update(self._trace_headers())
+        return headers
+
+    def secret_key(self) -> SecretKey:
+        """The signing key; ``ValueError`` when the client has none."""
+        if not isinstance(self.token, SecretKey):
+            raise ValueError("this needs a SecretKey: pass Client(token=SecretKey(kid, pem))")
+        return self.token

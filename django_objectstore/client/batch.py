@@ -19,10 +19,10 @@ results the caller has consumed.
 from __future__ import annotations
 
 import queue
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import BinaryIO, Protocol
 
 from django_objectstore.client.batch_wire import (
     Delete,
@@ -39,22 +39,23 @@ from django_objectstore.client.batch_wire import (
     parse_index,
     result_from_part,
 )
+from django_objectstore.client.channel import Channel
 from django_objectstore.client.errors import RequestError
-from django_objectstore.client.formdata import (
+from django_objectstore.client.usecase import Compression
+from django_objectstore.wire import headers as h
+from django_objectstore.wire.expiration import ExpirationPolicy
+from django_objectstore.wire.formdata import (
     boundary_from_content_type,
     content_type_for,
     encode_form_data,
     new_boundary,
     parse_form_data,
 )
-from django_objectstore.wire import headers as h
-
-if TYPE_CHECKING:
-    from django_objectstore.client.session import Session
 
 __all__ = [
     "MAX_OPERATIONS",
     "MAX_REQUEST_BYTES",
+    "BatchSession",
     "Delete",
     "Get",
     "Head",
@@ -69,6 +70,27 @@ MAX_OPERATIONS = 1000
 """The server answers operations past the 1000th of a request with 413."""
 MAX_REQUEST_BYTES = 100 * 1024 * 1024
 DEFAULT_CONCURRENCY = 3
+
+
+class BatchSession(Protocol):
+    """What :func:`run_batch` needs of a session: its channel, and ``put`` for the puts
+    that cannot go in a batch."""
+
+    @property
+    def channel(self) -> Channel: ...
+
+    def put(
+        self,
+        contents: bytes | BinaryIO,
+        key: str | None = None,
+        *,
+        compression: Compression | None = None,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        expiration_policy: ExpirationPolicy | None = None,
+        origin: str | None = None,
+        filename: str | None = None,
+    ) -> str: ...
 
 
 @dataclass
@@ -86,7 +108,7 @@ _DONE = _Done()
 
 
 def run_batch(
-    session: Session,
+    session: BatchSession,
     operations: Iterable[Operation],
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
@@ -100,30 +122,18 @@ def run_batch(
         raise ValueError(f"max_operations must be between 1 and {MAX_OPERATIONS}")
     if max_request_bytes < 1:
         raise ValueError(f"max_request_bytes must be positive, got {max_request_bytes!r}")
-    _ensure_pool_size(session, concurrency)
+    # Each of the ``concurrency`` threads keeps a connection of its own.
+    session.channel.reserve_connections(concurrency)
     runner = _Runner(session, concurrency, max_operations, max_request_bytes)
     return runner.run(iter(operations))
 
 
-def _ensure_pool_size(session: Session, concurrency: int) -> None:
-    """Let ``concurrency`` connections stay pooled (urllib3 discards the extra ones).
-
-    Only a non-blocking pool is grown: a ``block=True`` pool's size is a deliberate cap.
-    """
-    pool = getattr(session.transport, "pool", None)
-    connections = getattr(pool, "pool", None)  # urllib3's queue of idle connections
-    if pool is None or getattr(pool, "block", True) or connections is None:
-        return
-    if getattr(connections, "maxsize", concurrency) < concurrency:
-        with connections.mutex:
-            connections.maxsize = concurrency
-
-
 class _Runner:
     def __init__(
-        self, session: Session, concurrency: int, max_operations: int, max_bytes: int
+        self, session: BatchSession, concurrency: int, max_operations: int, max_bytes: int
     ) -> None:
         self.session = session
+        self.channel = session.channel
         self.concurrency = concurrency
         self.max_operations = max_operations
         self.max_bytes = max_bytes
@@ -174,7 +184,7 @@ class _Runner:
         """Estimated batch bytes, or ``None`` for a put that must go alone."""
         kind_of(operation)  # TypeError for anything that is not an operation
         if isinstance(operation, Put):
-            return batch_estimate(self.session, operation)
+            return batch_estimate(self.channel, operation)
         return 0
 
     def _submit(self, pool: ThreadPoolExecutor, fn: object, *args: object) -> None:
@@ -232,14 +242,13 @@ class _Runner:
         unattributable = 0
         try:
             boundary = new_boundary()
-            parts = (operation_part(self.session, item.operation) for item in ordered)
-            response = self.session._request(
+            parts = (operation_part(self.channel, item.operation) for item in ordered)
+            response = self.channel.send(
                 "POST",
                 None,
                 endpoint="objects:batch",
                 headers={h.CONTENT_TYPE: content_type_for(boundary)},
                 body=encode_form_data(parts, boundary),
-                operation="batch",
             )
         except Exception as error:
             self._fail(pending, error)
@@ -270,7 +279,7 @@ class _Runner:
 
     def _result(self, item: _Item, headers: dict[str, str], body: bytes) -> OperationResult:
         try:
-            return result_from_part(self.session, item.index, item.operation, headers, body)
+            return result_from_part(self.channel, item.index, item.operation, headers, body)
         except Exception as error:
             return OperationResult(item.index, item.operation, _key(item.operation), error=error)
 
@@ -278,7 +287,7 @@ class _Runner:
         for item in pending.values():
             error = cause
             if not isinstance(cause, RequestError) or cause.status is None:
-                message = f"{describe(self.session, item.operation, _key(item.operation))}: {cause}"
+                message = f"{describe(self.channel, item.operation, _key(item.operation))}: {cause}"
                 error = RequestError(message, _status(cause))
                 error.__cause__ = cause
             self.results.put(

@@ -10,10 +10,13 @@ import dataclasses
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
+from urllib.parse import unquote
 
 import zstandard
 
+from django_objectstore.client.channel import Channel
+from django_objectstore.client.compression import remaining_size
 from django_objectstore.client.errors import RequestError, error_for_status, status_text
 from django_objectstore.client.metadata import Metadata
 from django_objectstore.client.usecase import Compression
@@ -21,9 +24,6 @@ from django_objectstore.wire import headers as h
 from django_objectstore.wire.expiration import ExpirationPolicy
 from django_objectstore.wire.paths import quote_path
 from django_objectstore.wire.scopes import format_scopes
-
-if TYPE_CHECKING:
-    from django_objectstore.client.session import Session
 
 MAX_PART_BYTES = 1024 * 1024
 """The server refuses batch inserts whose stored payload exceeds 1 MiB."""
@@ -109,8 +109,8 @@ def zstd_bound(n: int) -> int:
     return n + (n >> 8) + ((_ZSTD_BLOCK - n) >> 11 if n < _ZSTD_BLOCK else 0)
 
 
-def effective_compression(session: Session, put: Put) -> str:
-    return put.compression or session.usecase.compression
+def effective_compression(channel: Channel, put: Put) -> str:
+    return put.compression or channel.usecase.compression
 
 
 def put_source_size(put: Put) -> int | None:
@@ -118,21 +118,15 @@ def put_source_size(put: Put) -> int | None:
     contents = put.contents
     if isinstance(contents, bytes | bytearray | memoryview):
         return len(contents)
-    seekable = getattr(contents, "seekable", None)
-    if seekable is None or not seekable():
-        return None
-    position = contents.tell()
-    end = contents.seek(0, io.SEEK_END)
-    contents.seek(position)
-    return max(0, end - position)
+    return remaining_size(contents)
 
 
-def batch_estimate(session: Session, put: Put) -> int | None:
+def batch_estimate(channel: Channel, put: Put) -> int | None:
     """Estimated stored size if the put fits a batch part, else ``None`` (single request)."""
     size = put_source_size(put)
     if size is None:
         return None
-    if effective_compression(session, put) == "zstd":
+    if effective_compression(channel, put) == "zstd":
         size = zstd_bound(size)
     return size if size <= MAX_PART_BYTES else None
 
@@ -142,7 +136,7 @@ def encode_key(key: str) -> str:
     return quote_path(key)
 
 
-def operation_part(session: Session, operation: Operation) -> tuple[list[tuple[str, str]], bytes]:
+def operation_part(channel: Channel, operation: Operation) -> tuple[list[tuple[str, str]], bytes]:
     """The headers and body of one request part; a put's payload is read (and compressed) now."""
     headers = [(h.BATCH_KIND, kind_of(operation))]
     if not isinstance(operation, Put):
@@ -150,9 +144,9 @@ def operation_part(session: Session, operation: Operation) -> tuple[list[tuple[s
         return headers, b""
     if operation.key:
         headers.append((h.BATCH_KEY, encode_key(operation.key)))
-    compression = effective_compression(session, operation)
+    compression = effective_compression(channel, operation)
     headers.extend(
-        session._metadata_headers(
+        channel.write_headers(
             compression=compression,
             content_type=operation.content_type,
             metadata=operation.metadata,
@@ -170,35 +164,33 @@ def operation_part(session: Session, operation: Operation) -> tuple[list[tuple[s
     return headers, data
 
 
-def describe(session: Session, operation: Operation, key: str | None) -> str:
-    scope = format_scopes(session.scopes)
-    where = f"{session.usecase.name}/{scope}" + (f"/{key}" if key else "")
-    return f"batch {kind_of(operation)} of {where} on {session.transport.base_url}"
+def describe(channel: Channel, operation: Operation, key: str | None) -> str:
+    scope = format_scopes(channel.scopes)
+    where = f"{channel.usecase.name}/{scope}" + (f"/{key}" if key else "")
+    return f"batch {kind_of(operation)} of {where} on {channel.transport.base_url}"
 
 
 def result_from_part(
-    session: Session,
+    channel: Channel,
     index: int,
     operation: Operation,
     headers: Mapping[str, str],
     body: bytes,
 ) -> OperationResult:
     """Interpret one response part for the operation it answers."""
-    from urllib.parse import unquote
-
     raw_key = headers.get(h.BATCH_KEY)
     key = unquote(raw_key) if raw_key is not None else getattr(operation, "key", None)
     status = parse_status(headers.get(h.BATCH_STATUS))
     result = OperationResult(index, operation, key, status)
     if status is None:
         result.error = RequestError(
-            f"{describe(session, operation, key)}: response part without a valid status"
+            f"{describe(channel, operation, key)}: response part without a valid status"
         )
     elif status == 404 and isinstance(operation, Get | Head | Keepalive):
         pass  # not found is a result, not an error
     elif status >= 400:
         text = body.decode("utf-8", "replace")
-        message = f"{describe(session, operation, key)} failed: {status_text(status)}: {text}"
+        message = f"{describe(channel, operation, key)} failed: {status_text(status)}: {text}"
         result.error = error_for_status(status, message, text)
     elif isinstance(operation, Delete):
         pass

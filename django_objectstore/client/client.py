@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from os import PathLike
 from types import TracebackType
 from typing import Any
 
 from django_objectstore import __version__
-from django_objectstore.client.auth import SecretKey, TokenCache, TokenProvider
+from django_objectstore.client.auth import Credentials, SecretKey, TokenProvider
 from django_objectstore.client.metrics import MetricsBackend
 from django_objectstore.client.session import Session
-from django_objectstore.client.transport import Transport
+from django_objectstore.client.transports import HttpTransport, InProcessTransport, Transport
 from django_objectstore.client.usecase import Usecase
-from django_objectstore.wire import headers as h
 from django_objectstore.wire.scopes import make_scopes
 
 USER_AGENT = f"django-objectstore/{__version__}"
@@ -30,8 +29,6 @@ def make_transport(
     """The transport for ``base_url``'s scheme; ``ValueError`` for unknown schemes."""
     lowered = base_url.lower()
     if lowered.startswith(("http://", "https://")):
-        from django_objectstore.client.http_transport import HttpTransport
-
         return HttpTransport(
             base_url,
             retries=retries,
@@ -40,8 +37,6 @@ def make_transport(
             headers={"user-agent": USER_AGENT},
         )
     if lowered.startswith(("embedded:", "memory:")):
-        from django_objectstore.client.inprocess import InProcessTransport
-
         return InProcessTransport.for_url(base_url)
     raise ValueError(
         f"unsupported objectstore URL {base_url!r}: use one of "
@@ -63,10 +58,10 @@ class Client:
     ``metrics_backend``: receives latency/size metrics. ``token``: a :class:`SecretKey`
     (tokens are minted per usecase and scope and cached) or a fixed JWT string
     (``token_generator`` is accepted as the same thing). ``propagate_traces``: add
-    Sentry trace headers (needs ``sentry-sdk``). ``spool_dir`` is accepted for
-    compatibility with the official client, which spools compressed uploads to a
-    temporary file there; this client never spools (large files are sent in parts read
-    straight from the file), so it is kept but unused.
+    Sentry trace headers (needs ``sentry-sdk``). ``spool_dir`` is accepted (and kept as
+    an attribute) for compatibility with the official client, which spools compressed
+    uploads to a temporary file there; this client never spools (large files are sent
+    in parts read straight from the file), so it has no effect.
 
     Positional arguments follow the official client's order (``base_url,
     metrics_backend, propagate_traces, retries, timeout_ms, connection_kwargs, token,
@@ -105,10 +100,10 @@ class Client:
         self.metrics_backend = metrics_backend
         self.spool_dir = spool_dir
         self.token = token
-        self._tokens = TokenCache(token) if isinstance(token, SecretKey) else None
-        self._static_auth = f"Bearer {token}" if isinstance(token, str) else None
-        self._trace_headers: Any = _trace_header_source() if propagate_traces else None
-        self._patch_unsupported = False
+        self.credentials = Credentials(token, _trace_header_source() if propagate_traces else None)
+        self.patch_supported = True
+        """``False`` once the server answered a PATCH with 405 or 501: keepalives then ask
+        with HEAD only."""
 
     def session(self, usecase: Usecase | str, **scopes: str | int | bool) -> Session:
         """A session for ``usecase`` and the scopes given in order (``org=42, project=1``)."""
@@ -133,25 +128,9 @@ class Client:
     def __repr__(self) -> str:
         return f"Client({self.base_url!r})"
 
-    def _request_headers(self, usecase: str, scopes: tuple[tuple[str, str], ...]) -> dict[str, str]:
-        """A fresh dict with the auth (and trace) headers for one request."""
-        if self._tokens is not None:
-            headers = {h.AUTH: "Bearer " + self._tokens.token(usecase, scopes)}
-        elif self._static_auth is not None:
-            headers = {h.AUTH: self._static_auth}
-        else:
-            headers = {}
-        if self._trace_headers is not None:
-            headers.update(self._trace_headers())
-        return headers
 
-    def _secret_key(self) -> SecretKey:
-        if not isinstance(self.token, SecretKey):
-            raise ValueError("this needs a SecretKey: pass Client(token=SecretKey(kid, pem))")
-        return self.token
-
-
-def _trace_header_source() -> Any:
+def _trace_header_source() -> Callable[[], Mapping[str, str]]:
+    # Imported here, only when asked for: sentry-sdk is an optional dependency.
     try:
         import sentry_sdk
     except ImportError:

@@ -44,6 +44,17 @@ def check_source(source: object) -> None:
         )
 
 
+def remaining_size(file: BinaryIO) -> int | None:
+    """Bytes from the current position to the end of a seekable file, else ``None``."""
+    seekable = getattr(file, "seekable", None)
+    if seekable is None or not seekable():
+        return None
+    position = file.tell()
+    end = file.seek(0, io.SEEK_END)
+    file.seek(position)
+    return max(0, end - position)
+
+
 def iter_source(source: Source, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
     """The upload source as chunks: ``bytes`` sliced, files read, iterables passed on."""
     if isinstance(source, bytes | bytearray | memoryview):

@@ -64,9 +64,6 @@ class ObjectstoreConnectionError(RequestError, ConnectionError):
     """
 
 
-ConnectionError_ = ObjectstoreConnectionError
-"""Alias used in the transport interface."""
-
 _BY_STATUS: dict[int, type[RequestError]] = {
     401: Unauthorized,
     403: Forbidden,

@@ -15,15 +15,16 @@ Memory: at most ``concurrency`` parts are held at once, each as raw and compress
 from __future__ import annotations
 
 import contextlib
-import io
 import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 import zstandard
 
+from django_objectstore.client.channel import HasChannel
+from django_objectstore.client.compression import remaining_size
 from django_objectstore.client.errors import (
     ObjectstoreConnectionError,
     RateLimited,
@@ -33,14 +34,10 @@ from django_objectstore.client.errors import (
 from django_objectstore.client.multipart import MultipartUpload, initiate_multipart_upload
 from django_objectstore.wire.expiration import ExpirationPolicy
 
-if TYPE_CHECKING:
-    from django_objectstore.client.session import Session
-
 __all__ = [
     "DEFAULT_CONCURRENCY",
     "DEFAULT_PART_SIZE",
     "put_large",
-    "remaining_size",
     "uses_multipart",
 ]
 
@@ -48,17 +45,6 @@ DEFAULT_PART_SIZE = 16 * 1024 * 1024
 DEFAULT_CONCURRENCY = 4
 DEFAULT_PART_RETRIES = 3
 _MAX_BACKOFF = 4.0
-
-
-def remaining_size(file: BinaryIO) -> int | None:
-    """Bytes from the current position to the end of a seekable file, else ``None``."""
-    seekable = getattr(file, "seekable", None)
-    if seekable is None or not seekable():
-        return None
-    position = file.tell()
-    end = file.seek(0, io.SEEK_END)
-    file.seek(position)
-    return max(0, end - position)
 
 
 def uses_multipart(contents: object, threshold: int | None) -> bool:
@@ -126,7 +112,7 @@ def _upload_part(
 
 
 def put_large(
-    session: Session,
+    session: HasChannel,
     file: BinaryIO,
     *,
     key: str | None = None,
@@ -156,7 +142,7 @@ def put_large(
     size = remaining_size(file)
     if size is None:
         raise ValueError("put_large needs a seekable file opened in binary mode")
-    compression = compression or session.usecase.compression
+    compression = compression or session.channel.usecase.compression
     reader = _PartReader(file, file.tell(), size, part_size)
     upload = initiate_multipart_upload(
         session,

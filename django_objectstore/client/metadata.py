@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
+from django_objectstore.client.compression import Payload
 from django_objectstore.wire import headers as h
 from django_objectstore.wire.durations import parse_canonical_duration, parse_duration
 from django_objectstore.wire.expiration import (
@@ -20,8 +21,13 @@ from django_objectstore.wire.expiration import (
 from django_objectstore.wire.timestamps import parse_timestamp
 from django_objectstore.wire.values import decode_value, encode_value
 
-if TYPE_CHECKING:
-    from django_objectstore.client.compression import Payload
+__all__ = [
+    "GetResponse",
+    "Metadata",
+    "build_metadata_headers",
+    "validate_content_type",
+    "validate_metadata_name",
+]
 
 # A legal HTTP header-name token (RFC 9110): custom metadata names travel in one.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]*")
@@ -105,32 +111,6 @@ class GetResponse(NamedTuple):
         tb: TracebackType | None,
     ) -> None:
         self.payload.close()
-
-
-def parse_accept_encoding(header: str) -> list[str]:
-    """The codings an ``Accept-Encoding`` header accepts, for ``get(accept_encoding=)``.
-
-    Names are lowercased and stripped of parameters; codings refused with ``q=0`` are
-    left out. Pass a browser's header through so zstd objects reach it compressed::
-
-        session.get(key, accept_encoding=parse_accept_encoding(request_header))
-    """
-    accepted: list[str] = []
-    for item in header.split(","):
-        name, *params = (piece.strip() for piece in item.split(";"))
-        if name and not any(_refused(param) for param in params):
-            accepted.append(name.lower())
-    return accepted
-
-
-def _refused(param: str) -> bool:
-    label, _, value = param.partition("=")
-    if label.strip().lower() != "q":
-        return False
-    try:
-        return float(value) == 0
-    except ValueError:
-        return False
 
 
 def validate_metadata_name(name: str) -> str:

@@ -13,16 +13,14 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 from urllib.parse import urlencode
 
+from django_objectstore.client.channel import HasChannel
 from django_objectstore.client.errors import RequestError
-from django_objectstore.client.transport import TransportResponse
+from django_objectstore.client.transports import TransportResponse
 from django_objectstore.wire import headers as h
 from django_objectstore.wire.expiration import ExpirationPolicy
-
-if TYPE_CHECKING:
-    from django_objectstore.client.session import Session
 
 __all__ = [
     "MultipartCompleteError",
@@ -106,8 +104,9 @@ def _read_json(response: TransportResponse, what: str) -> Any:
 class MultipartUpload:
     """An upload in progress; create it with :func:`initiate_multipart_upload`."""
 
-    def __init__(self, session: Session, key: str, upload_id: str) -> None:
+    def __init__(self, session: HasChannel, key: str, upload_id: str) -> None:
         self.session = session
+        self.channel = session.channel
         self.key = key
         self.upload_id = upload_id
 
@@ -150,14 +149,13 @@ class MultipartUpload:
             if len(content_md5) != 16:
                 raise ValueError("content_md5 must be the raw 16-byte MD5 digest of the part")
             headers["content-md5"] = base64.b64encode(content_md5).decode("ascii")
-        response = self.session._request(
+        response = self.channel.send(
             "PUT",
             self.key,
             endpoint=_PARTS,
             query=self._query(part_number=str(part_number)),
             headers=headers,
             body=contents,
-            operation="multipart.put_part",
         )
         data = _read_json(response, "multipart.put_part")
         return PartETag(str(data["etag"]), part_number)
@@ -168,12 +166,11 @@ class MultipartUpload:
         marker: int | None = None
         while True:
             extra = {} if marker is None else {"part_number_marker": str(marker)}
-            response = self.session._request(
+            response = self.channel.send(
                 "GET",
                 self.key,
                 endpoint=_PARTS,
                 query=self._query(**extra),
-                operation="multipart.list_parts",
             )
             data = _read_json(response, "multipart.list_parts")
             parts.extend(_part_from_json(item) for item in data["parts"])
@@ -204,14 +201,13 @@ class MultipartUpload:
         body = json.dumps(
             {"parts": [{"part_number": number, "etag": etag} for number, etag in pairs]}
         ).encode("utf-8")
-        response = self.session._request(
+        response = self.channel.send(
             "POST",
             self.key,
             endpoint=_COMPLETE,
             query=self._query(),
             headers={h.CONTENT_TYPE: "application/json"},
             body=body,
-            operation="multipart.complete",
         )
         try:
             # The server writes a space per second while it assembles the object.
@@ -231,9 +227,7 @@ class MultipartUpload:
 
     def abort(self) -> None:
         """Discard the upload and its parts (idempotent on the server)."""
-        response = self.session._request(
-            "DELETE", self.key, endpoint=_INITIATE, query=self._query(), operation="multipart.abort"
-        )
+        response = self.channel.send("DELETE", self.key, endpoint=_INITIATE, query=self._query())
         response.close()
 
 
@@ -260,7 +254,7 @@ def _part_from_json(item: Mapping[str, Any]) -> Part:
 
 
 def initiate_multipart_upload(
-    session: Session,
+    session: HasChannel,
     key: str | None = None,
     *,
     compression: str | None = None,
@@ -276,26 +270,26 @@ def initiate_multipart_upload(
     parts must then be compressed by the caller. The metadata arguments are those of
     ``Session.put``.
     """
-    headers = session._metadata_headers(
-        compression=compression or session.usecase.compression,
+    channel = session.channel
+    headers = channel.write_headers(
+        compression=compression,
         content_type=content_type,
         metadata=metadata,
         expiration_policy=expiration_policy,
         origin=origin,
         filename=filename,
     )
-    response = session._request(
+    response = channel.send(
         "PUT" if key else "POST",
         key or None,
         endpoint=_INITIATE,
         headers=headers,
-        operation="multipart.initiate",
     )
     data = _read_json(response, "multipart.initiate")
     return MultipartUpload(session, str(data["key"]), str(data["upload_id"]))
 
 
-def resume_multipart_upload(session: Session, key: str, upload_id: str) -> MultipartUpload:
+def resume_multipart_upload(session: HasChannel, key: str, upload_id: str) -> MultipartUpload:
     """A handle for an upload started earlier (no request is made)."""
     if not key or not upload_id:
         raise ValueError("resume_multipart_upload needs the upload's key and upload_id")

@@ -18,11 +18,11 @@ from django_objectstore.client.compression import (
     compress_stream,
     decompress_reader,
     iter_source,
+    remaining_size,
 )
-from django_objectstore.client.large_upload import remaining_size
 from django_objectstore.client.metadata import GetResponse, Metadata
 from django_objectstore.client.metrics import OperationMetrics
-from django_objectstore.client.transport import RequestBody, TransportResponse
+from django_objectstore.client.transports import RequestBody, TransportResponse
 from django_objectstore.client.usecase import Usecase, validate_compression
 from django_objectstore.wire import headers as h
 

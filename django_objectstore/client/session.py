@@ -2,21 +2,32 @@
 
 404 policy, one per call: ``get``/``head`` return ``None``; ``delete`` of a missing
 object succeeds; ``extend_expiry`` raises :class:`ObjectNotFound`; ``keepalive`` returns
-``False``. Every other failure raises a typed :class:`RequestError`.
+``False``. Every other failure raises a typed :class:`RequestError`. Requests go through
+the session's :class:`~django_objectstore.client.channel.Channel`, which batch and
+multipart code share.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, BinaryIO, Literal, cast
+from typing import Any, BinaryIO, Literal, Protocol, cast
 
-from django_objectstore.client import operations as ops
+from django_objectstore.client.auth import Credentials, Permission
+from django_objectstore.client.batch import Operation, OperationResult, run_batch
+from django_objectstore.client.channel import Channel
 from django_objectstore.client.compression import check_source
+from django_objectstore.client.errors import RequestError
 from django_objectstore.client.large_upload import put_large, uses_multipart
-from django_objectstore.client.metadata import GetResponse, Metadata, build_metadata_headers
-from django_objectstore.client.metrics import OperationMetrics
+from django_objectstore.client.metadata import GetResponse, Metadata
+from django_objectstore.client.metrics import MetricsBackend
+from django_objectstore.client.multipart import (
+    MultipartUpload,
+    initiate_multipart_upload,
+    resume_multipart_upload,
+)
 from django_objectstore.client.object_io import (
     choose_encoding,
     get_response,
@@ -26,48 +37,48 @@ from django_objectstore.client.object_io import (
     stored_key,
     upload_body,
 )
-from django_objectstore.client.request import send_request
-from django_objectstore.client.transport import RequestBody, Transport, TransportResponse
-from django_objectstore.client.usecase import Usecase, parse_threshold, validate_compression
+from django_objectstore.client.presign import presign_query
+from django_objectstore.client.transports import Transport
+from django_objectstore.client.usecase import Usecase, parse_threshold
 from django_objectstore.wire import headers as h
-from django_objectstore.wire.expiration import ExpirationPolicy
-from django_objectstore.wire.paths import quote_path
-from django_objectstore.wire.scopes import Scopes, format_scopes
+from django_objectstore.wire.durations import format_duration
+from django_objectstore.wire.expiration import ExpirationPolicy, TimeToIdle
+from django_objectstore.wire.scopes import Scopes
+from django_objectstore.wire.timestamps import ceil_second, format_timestamp, require_aware
 
-if TYPE_CHECKING:
-    from django_objectstore.client.auth import Permission
-    from django_objectstore.client.batch import Operation, OperationResult
-    from django_objectstore.client.client import Client
-    from django_objectstore.client.multipart import MultipartUpload
+_JSON = {h.CONTENT_TYPE: "application/json"}
+# PATCH answers after which keepalive asks with HEAD instead: no write permission (403),
+# a server without PATCH (405, 501), or a conflict whose cause HEAD can tell apart (409).
+_HEAD_FALLBACK = frozenset({403, 405, 409, 501})
+
+
+class SessionClient(Protocol):
+    """What a session uses of its :class:`~django_objectstore.client.Client`."""
+
+    transport: Transport
+    credentials: Credentials
+    metrics_backend: MetricsBackend | None
+    patch_supported: bool
 
 
 class Session:
     """Operations on one usecase and scope. Create with :meth:`Client.session`."""
 
-    def __init__(self, client: Client, usecase: Usecase, scopes: Scopes) -> None:
+    def __init__(self, client: SessionClient, usecase: Usecase, scopes: Scopes) -> None:
         self.client = client
         self.usecase = usecase
         self.scopes = scopes
         self.transport: Transport = client.transport
-        self._label = f"{usecase.name}/{format_scopes(scopes)}/"
-        self._prefixes: dict[str, str] = {}
+        self.channel = Channel(
+            client.transport,
+            usecase,
+            scopes,
+            credentials=client.credentials,
+            metrics_backend=client.metrics_backend,
+        )
 
     def __repr__(self) -> str:
-        return f"<Session {self._label} on {self.transport.base_url}>"
-
-    # -- plumbing shared with batch and multipart ---------------------------------------
-
-    def _path(self, key: str | None, endpoint: str = "objects") -> str:
-        prefix = self._prefixes.get(endpoint)
-        if prefix is None:
-            prefix = self._prefixes[endpoint] = quote_path(f"/v1/{endpoint}/{self._label}")
-        return prefix + quote_path(key) if key else prefix
-
-    def _describe(self, method: str, key: str | None, endpoint: str = "objects") -> str:
-        where = self._label + (key or "")
-        if endpoint != "objects":
-            where = f"{endpoint} {where}"
-        return f"{method} {where} on {self.transport.base_url}"
+        return f"<Session {self.channel.label} on {self.transport.base_url}>"
 
     @staticmethod
     def _key(key: object) -> str:
@@ -75,67 +86,6 @@ class Session:
         if not isinstance(key, str) or not key:
             raise ValueError(f"key must be a non-empty string, got {key!r}")
         return key
-
-    def _auth_headers(self) -> dict[str, str]:
-        return self.client._request_headers(self.usecase.name, self.scopes)
-
-    def _request(
-        self,
-        method: str,
-        key: str | None,
-        *,
-        endpoint: str = "objects",
-        query: str = "",
-        headers: Mapping[str, str] | None = None,
-        body: RequestBody = None,
-        expected_missing: bool = False,
-        operation: str = "",
-    ) -> TransportResponse:
-        """Send one request; typed :class:`RequestError` for statuses >= 400."""
-        return send_request(
-            self,
-            method,
-            key,
-            endpoint=endpoint,
-            query=query,
-            headers=headers,
-            body=body,
-            expected_missing=expected_missing,
-        )
-
-    def _metadata_headers(
-        self,
-        *,
-        compression: str | None,
-        content_type: str | None,
-        metadata: Mapping[str, str] | None,
-        expiration_policy: ExpirationPolicy | None,
-        origin: str | None,
-        filename: str | None,
-    ) -> dict[str, str]:
-        """The object's write headers; the usecase supplies compression and policy defaults."""
-        return build_metadata_headers(
-            compression=validate_compression(compression or self.usecase.compression),
-            content_type=content_type,
-            metadata=metadata,
-            expiration_policy=expiration_policy or self.usecase.expiration_policy,
-            origin=origin,
-            filename=filename,
-        )
-
-    def _metrics(self, op: str) -> OperationMetrics | None:
-        backend = self.client.metrics_backend
-        return None if backend is None else OperationMetrics(backend, op, self.usecase.name)
-
-    @contextmanager
-    def _measure(self, op: str) -> Iterator[None]:
-        """Emit ``op``'s metrics when the block ends, also after an error."""
-        metrics = self._metrics(op)
-        try:
-            yield
-        finally:
-            if metrics is not None:
-                metrics.finish()
 
     # -- single-object operations ------------------------------------------------------
 
@@ -168,7 +118,7 @@ class Session:
         encoding, compress_here = choose_encoding(
             self.usecase, compression, compress, precompressed
         )
-        headers = self._metadata_headers(
+        headers = self.channel.write_headers(
             compression=encoding,
             content_type=content_type,
             metadata=metadata,
@@ -193,7 +143,7 @@ class Session:
                 origin=origin,
                 filename=filename,
             )
-        metrics = self._metrics("put")
+        metrics = self.channel.metrics("put")
         body, counter = upload_body(contents, compress_here)
         length = known_length(contents) if counter is not None and not compress_here else None
         if length is not None:
@@ -201,7 +151,7 @@ class Session:
             headers["content-length"] = str(length)
         try:
             return stored_key(
-                self._request("PUT" if key else "POST", key or None, headers=headers, body=body)
+                self.channel.send("PUT" if key else "POST", key or None, headers=headers, body=body)
             )
         finally:
             if metrics is not None:
@@ -228,8 +178,10 @@ class Session:
         past the end raises :class:`RequestError` with status 416.
         """
         headers = None if byte_range is None else {h.RANGE: range_header(byte_range)}
-        with self._measure("get"):
-            response = self._request("GET", self._key(key), headers=headers, expected_missing=True)
+        with self.channel.measure("get"):
+            response = self.channel.send(
+                "GET", self._key(key), headers=headers, expected_missing=True
+            )
         if response.status == 404:
             response.close()
             return None
@@ -239,15 +191,15 @@ class Session:
 
     def head(self, key: str) -> Metadata | None:
         """The object's metadata, or ``None`` if it does not exist. Counts as a read (TTI)."""
-        with self._measure("head"):
-            response = self._request("HEAD", self._key(key), expected_missing=True)
+        with self.channel.measure("head"):
+            response = self.channel.send("HEAD", self._key(key), expected_missing=True)
             response.close()
         return None if response.status == 404 else Metadata.from_headers(response.headers)
 
     def delete(self, key: str) -> None:
         """Delete the object; deleting a missing object is not an error."""
-        with self._measure("delete"):
-            self._request("DELETE", self._key(key), expected_missing=True).close()
+        with self.channel.measure("delete"):
+            self.channel.send("DELETE", self._key(key), expected_missing=True).close()
 
     def extend_expiry(
         self,
@@ -263,18 +215,43 @@ class Session:
         (404) or :class:`ExpiryExtensionRejected` (409: e.g. the object never expires).
         """
         self._key(key)
-        body = ops.extension_body(at, from_creation, from_now)
-        with self._measure("extend_expiry"):
-            self._request(
-                "PATCH", key, headers={h.CONTENT_TYPE: "application/json"}, body=body
-            ).close()
+        body = _extension_body(at, from_creation, from_now)
+        with self.channel.measure("extend_expiry"):
+            self.channel.send("PATCH", key, headers=_JSON, body=body).close()
 
     def keepalive(self, key: str) -> bool:
-        """Keep a TTI object alive without downloading it; ``False`` if it is gone.
+        """Renew a TTI object's deadline without downloading it; ``False`` if it is gone.
 
-        See :func:`django_objectstore.client.operations.keepalive` for how.
+        When the usecase has a ``TimeToIdle`` policy the client sends PATCH
+        ``{"extend_expiry": {"after": <usecase TTI>, "from": "now"}}``: the deadline moves
+        to now + TTI at once and deterministically (never shortened). Otherwise, and when
+        PATCH is not possible (403 without write permission, 405/501 from servers without
+        PATCH, 409), it sends HEAD: a read renews TTI on the server too, but debounced
+        (only once a quarter of the TTI, at most a day, has passed) and, on the real
+        server, asynchronously. HEAD is always correct and cheap; PATCH is exact.
         """
-        return ops.keepalive(self, self._key(key))
+        key = self._key(key)
+        policy = self.usecase.expiration_policy
+        with self.channel.measure("keepalive"):
+            if isinstance(policy, TimeToIdle) and self.client.patch_supported:
+                body = json.dumps(
+                    {"extend_expiry": {"after": format_duration(policy.delta), "from": "now"}}
+                ).encode()
+                try:
+                    response = self.channel.send(
+                        "PATCH", key, headers=_JSON, body=body, expected_missing=True
+                    )
+                except RequestError as error:
+                    if error.status not in _HEAD_FALLBACK:
+                        raise
+                    if error.status in (405, 501):
+                        self.client.patch_supported = False
+                else:
+                    response.close()
+                    return response.status != 404
+            response = self.channel.send("HEAD", key, expected_missing=True)
+            response.close()
+            return response.status != 404
 
     # -- URLs and tokens -----------------------------------------------------------------
 
@@ -284,19 +261,32 @@ class Session:
         expiry_seconds: int | None = None,
     ) -> str:
         """A JWT for this usecase and scope (needs a ``SecretKey``)."""
-        return self.client._secret_key().token_for_scope(
+        return self.client.credentials.secret_key().token_for_scope(
             self.usecase.name, self.scopes, permissions, expiry_seconds
         )
 
     def object_url(self, key: str, token_validity: timedelta | None = None) -> str:
         """The object's URL; with ``token_validity``, a read-only ``os_auth`` token is embedded."""
-        return ops.object_url(self, self._key(key), token_validity)
+        url = self.transport.base_url + self.channel.path(self._key(key))
+        if token_validity is None:
+            return url
+        if not isinstance(token_validity, timedelta) or token_validity <= timedelta(0):
+            raise ValueError(f"token_validity must be a positive timedelta, got {token_validity!r}")
+        token = self.mint_token([Permission.OBJECT_READ], math.ceil(token_validity.total_seconds()))
+        # A JWT is base64url segments joined by ".": safe in a query string as it is.
+        return f"{url}?os_auth={token}"
 
     def presigned_object_url(
         self, method: Literal["GET", "HEAD"], key: str, duration: timedelta = timedelta(hours=1)
     ) -> str:
         """A URL that authorizes ``method`` (GET or HEAD) on the object for ``duration``."""
-        return ops.presigned_object_url(self, method, self._key(key), duration)
+        key = self._key(key)
+        secret = self.client.credentials.secret_key()
+        # The signature covers the path as the server sees it, behind any URL prefix.
+        prefix: str = getattr(self.transport, "path_prefix", "")
+        path = self.channel.path(key)
+        query = presign_query(secret, method, prefix + path, duration)
+        return f"{self.transport.base_url}{path}?{query}"
 
     # -- batch and multipart -----------------------------------------------------------
 
@@ -304,18 +294,43 @@ class Session:
         self, operations: Iterable[Operation], *, concurrency: int = 3
     ) -> Iterator[OperationResult]:
         """Run many operations in few requests; results arrive in completion order."""
-        from django_objectstore.client.batch import run_batch
-
         return run_batch(self, operations, concurrency=concurrency)
 
     def initiate_multipart_upload(self, key: str | None = None, **kwargs: Any) -> MultipartUpload:
         """Start an upload assembled from parts (see :mod:`.multipart`)."""
-        from django_objectstore.client.multipart import initiate_multipart_upload
-
         return initiate_multipart_upload(self, key, **kwargs)
 
     def resume_multipart_upload(self, key: str, upload_id: str) -> MultipartUpload:
         """A handle for an upload started earlier (no request is made)."""
-        from django_objectstore.client.multipart import resume_multipart_upload
-
         return resume_multipart_upload(self, key, upload_id)
+
+
+def _extension_body(
+    at: datetime | None, from_creation: timedelta | None, from_now: timedelta | None
+) -> bytes:
+    """The PATCH body for ``extend_expiry``; ``ValueError`` for bad arguments."""
+    given = [
+        name
+        for name, value in (("at", at), ("from_creation", from_creation), ("from_now", from_now))
+        if value is not None
+    ]
+    if len(given) != 1:
+        raise ValueError(
+            "extend_expiry needs exactly one of at, from_creation or from_now"
+            + (f"; got {', '.join(given)}" if given else "")
+        )
+    extension: dict[str, str]
+    if at is not None:
+        if not isinstance(at, datetime):
+            raise ValueError(f"at must be a datetime, got {at!r}")
+        # Whole seconds with "Z": the form the server's RFC 3339 parser accepts.
+        extension = {"at": format_timestamp(ceil_second(require_aware(at, "at")))}
+    else:
+        delta = from_creation if from_creation is not None else from_now
+        if not isinstance(delta, timedelta) or delta < timedelta(0):
+            raise ValueError(f"expiry extension must be a non-negative timedelta, got {delta!r}")
+        extension = {
+            "after": format_duration(delta),
+            "from": "creation" if from_creation is not None else "now",
+        }
+    return json.dumps({"extend_expiry": extension}).encode()

@@ -7,12 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from django_objectstore.client import Client, Session, Usecase
-from django_objectstore.client.inprocess import InProcessTransport
+from django_objectstore.client import Client, InProcessTransport, Session, Usecase
 from django_objectstore.pytest_plugin import ObjectstoreServer
-from django_objectstore.server.app import create_app
-from django_objectstore.server.clock import OffsetClock
-from django_objectstore.server.config import AuthConfig, ServerConfig, StorageConfig
+from django_objectstore.server import (
+    AuthConfig,
+    OffsetClock,
+    ServerConfig,
+    StorageConfig,
+    create_app,
+)
 
 TRANSPORTS = ["http", "embedded", "memory"]
 

@@ -9,7 +9,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from django_objectstore.client.auth import SecretKey
+from django_objectstore.client import (
+    Client,
+    Forbidden,
+    RequestError,
+    SecretKey,
+    ServerUnavailable,
+    Session,
+    Usecase,
+)
 from django_objectstore.client.batch import (
     Delete,
     Get,
@@ -21,12 +29,9 @@ from django_objectstore.client.batch import (
     run_batch,
 )
 from django_objectstore.client.batch_wire import encode_key, zstd_bound
-from django_objectstore.client.client import Client
-from django_objectstore.client.errors import Forbidden, RequestError, ServerUnavailable
-from django_objectstore.client.session import Session
-from django_objectstore.client.usecase import Usecase
-from django_objectstore.server.messages import Request, Response
-from django_objectstore.server.runner import ServerThread
+from django_objectstore.pytest_plugin import ObjectstoreAuthServer
+from django_objectstore.server import Request, Response
+from django_objectstore.server.hosting import ServerThread
 
 
 @pytest.fixture(params=["http", "memory"])
@@ -328,3 +333,21 @@ def test_bad_arguments_are_refused_before_any_request(session: Session) -> None:
         run_batch(session, [], concurrency=0)
     with pytest.raises(ValueError, match="max_operations"):
         run_batch(session, [], max_operations=1001)
+
+
+def test_batch_errors_name_operation_usecase_scope_key_and_server(
+    objectstore_auth_server: ObjectstoreAuthServer, objectstore_usecase: str
+) -> None:
+    read_only = SecretKey(
+        objectstore_auth_server.kid,
+        objectstore_auth_server.private_key_pem,
+        permissions=["object.read"],
+    )
+    session = Client(str(objectstore_auth_server), token=read_only).session(
+        Usecase(objectstore_usecase), org=9
+    )
+    (result,) = list(session.batch([Delete("gone")]))
+    assert result.error is not None and result.status == 403
+    message = str(result.error)
+    assert f"delete of {objectstore_usecase}/org=9/gone" in message
+    assert str(objectstore_auth_server) in message

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import socket
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +29,7 @@ from django_objectstore.client.errors import (
     error_for_status,
 )
 from django_objectstore.pytest_plugin import ObjectstoreAuthServer
+from tests.client.recording import RecordingTransport
 
 
 class CountingTransport:
@@ -203,3 +206,31 @@ def test_naive_datetime_message_names_the_argument(
 ) -> None:
     with pytest.raises(ValueError, match="at must be a timezone-aware"):
         offline[0].extend_expiry("k", at=datetime(2030, 1, 1))
+
+
+@pytest.mark.parametrize("contents", ["text", None, 123, io.StringIO("text")])
+def test_put_of_something_that_is_not_bytes_fails_before_any_request(contents: Any) -> None:
+    transport = RecordingTransport()
+    session = Client(transport.base_url, transport=transport).session(Usecase("types"), org=1)
+    with pytest.raises(TypeError, match="contents must be bytes"):
+        session.put(contents, key="k")
+    assert transport.calls == []
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s: s.get(""),
+        lambda s: s.head(""),
+        lambda s: s.delete(""),
+        lambda s: s.keepalive(""),
+        lambda s: s.extend_expiry("", from_now=timedelta(days=1)),
+        lambda s: s.object_url(""),
+    ],
+)
+def test_operations_on_an_empty_key_fail_before_any_request(call: Any) -> None:
+    transport = RecordingTransport()
+    session = Client(transport.base_url, transport=transport).session(Usecase("keys"), org=1)
+    with pytest.raises(ValueError, match="key must be a non-empty string"):
+        call(session)
+    assert transport.calls == []

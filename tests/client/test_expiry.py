@@ -14,7 +14,7 @@ from django_objectstore.client import (
     TimeToLive,
     Usecase,
 )
-from django_objectstore.server.clock import OffsetClock
+from django_objectstore.server import OffsetClock
 
 TTI = TimeToIdle(timedelta(hours=1))
 

@@ -12,11 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from django_objectstore.client.client import Client
-from django_objectstore.client.errors import ObjectstoreConnectionError
+from django_objectstore.client import Client, ObjectstoreConnectionError, Session, Usecase
 from django_objectstore.client.large_upload import put_large
-from django_objectstore.client.session import Session
-from django_objectstore.client.usecase import Usecase
 
 KiB = 1024
 MiB = 1024 * KiB

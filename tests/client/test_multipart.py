@@ -10,18 +10,15 @@ import objectstore_client
 import pytest
 import zstandard
 
-from django_objectstore.client.client import Client
-from django_objectstore.client.errors import RequestError
+from django_objectstore.client import Client, RequestError, Session, Usecase
 from django_objectstore.client.multipart import (
     MultipartCompleteError,
     Part,
     initiate_multipart_upload,
     resume_multipart_upload,
 )
-from django_objectstore.client.session import Session
-from django_objectstore.client.usecase import Usecase
-from django_objectstore.server.messages import Request, Response
-from django_objectstore.server.runner import ServerThread
+from django_objectstore.server import Request, Response
+from django_objectstore.server.hosting import ServerThread
 
 
 @pytest.fixture(params=["http", "memory"])

@@ -10,12 +10,16 @@ from typing import Any
 import pytest
 
 from django_objectstore.client import Client, Session, TimeToIdle, Usecase
-from django_objectstore.client.http_transport import HttpTransport
-from django_objectstore.client.inprocess import InProcessTransport, embedded_path
+from django_objectstore.client.transports import HttpTransport, InProcessTransport, embedded_path
 from django_objectstore.pytest_plugin import ObjectstoreServer
-from django_objectstore.server.app import create_app
-from django_objectstore.server.config import AuthConfig, ServerConfig, StorageConfig
-from django_objectstore.server.messages import Request, Response
+from django_objectstore.server import (
+    AuthConfig,
+    Request,
+    Response,
+    ServerConfig,
+    StorageConfig,
+    create_app,
+)
 
 
 def test_memory_clients_with_the_same_name_share_a_store() -> None:

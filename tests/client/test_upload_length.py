@@ -8,10 +8,16 @@ from collections.abc import Iterator
 import pytest
 
 from django_objectstore.client import Client
-from django_objectstore.server.app import App, create_app
-from django_objectstore.server.config import AuthConfig, ServerConfig, StorageConfig
-from django_objectstore.server.messages import Request, Response
-from django_objectstore.server.runner import ServerThread
+from django_objectstore.server import (
+    App,
+    AuthConfig,
+    Request,
+    Response,
+    ServerConfig,
+    StorageConfig,
+    create_app,
+)
+from django_objectstore.server.hosting import ServerThread
 
 
 class RecordingApp:

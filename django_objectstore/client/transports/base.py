@@ -52,7 +52,7 @@ class Transport(Protocol):
         The response body is not read: callers stream it and must ``close()`` it.
         Connection failures are retried before any byte is sent; ``retry_reads``
         allows retrying after a failure mid-request too (only for rewindable bodies).
-        Raises :class:`django_objectstore.client.errors.ConnectionError_` when the
+        Raises :class:`django_objectstore.client.errors.ObjectstoreConnectionError` when the
         server cannot be reached.
         """
         ...

@@ -1,9 +1,10 @@
-"""``multipart/form-data`` for the batch endpoint: a streaming encoder and parser.
+"""``multipart/form-data``, the batch endpoint's framing: a streaming encoder and parser.
 
-The encoder turns parts into body chunks lazily, so a batch request body is produced
-while it is sent. The parser reads a response stream incrementally and yields one
-:class:`FormPart` at a time; only the part being parsed is held in memory (batch parts
-are buffered whole, as the protocol itself does on the server side).
+The encoder turns parts into body chunks lazily, so a body is produced while it is
+sent. The parser reads a stream incrementally and yields one :class:`FormPart` at a
+time; only the part being parsed is held in memory (batch parts are buffered whole).
+Nothing here knows the batch protocol's headers: either side of it can frame and
+unframe its messages with these functions.
 """
 
 from __future__ import annotations

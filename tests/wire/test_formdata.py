@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from django_objectstore.client.formdata import (
+from django_objectstore.wire.formdata import (
     FormDataError,
     boundary_from_content_type,
     content_type_for,

@@ -18,10 +18,11 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 import urllib3
+from urllib3.exceptions import ClosedPoolError
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from django_objectstore.client.errors import ObjectstoreConnectionError
-from django_objectstore.client.transport import RequestBody
+from django_objectstore.client.transports.base import RequestBody
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_POOL_SIZE = 10
@@ -98,6 +99,8 @@ class HttpTransport:
             if isinstance(self._retries, urllib3.Retry)
             else self._retries
         )
+        self._pool_kwargs = kwargs
+        self._pool_size: int = kwargs["maxsize"]
         self.pool = urllib3.connection_from_url(base_url, **kwargs)
 
     def request(
@@ -122,33 +125,48 @@ class HttpTransport:
                 body = _slices(body)
         elif body is not None and hasattr(body, "read"):
             body = _blocks(cast(Any, body))
-        try:
-            raw = self.pool.urlopen(
-                method,
-                url,
-                body=body,
-                headers=all_headers,
-                retries=self._read_retries if retry_reads else self._retries,
-                redirect=False,
-                assert_same_host=False,
-                preload_content=False,
-                decode_content=False,
-            )
-        except Urllib3Error as error:
-            reason = getattr(error, "reason", None) or error
-            raise ObjectstoreConnectionError(f"connection error: {reason}") from error
-        return HttpResponse(raw)
+        pool = self.pool
+        while True:
+            try:
+                raw = pool.urlopen(
+                    method,
+                    url,
+                    body=body,
+                    headers=all_headers,
+                    retries=self._read_retries if retry_reads else self._retries,
+                    redirect=False,
+                    assert_same_host=False,
+                    preload_content=False,
+                    decode_content=False,
+                )
+                return HttpResponse(raw)
+            except ClosedPoolError as error:
+                # Replaced by a larger pool (see ensure_pool_size) before a connection
+                # was taken from it: nothing was sent, so the larger pool takes over.
+                if pool is self.pool:
+                    raise ObjectstoreConnectionError(f"connection error: {error}") from error
+                pool = self.pool
+            except Urllib3Error as error:
+                reason = getattr(error, "reason", None) or error
+                raise ObjectstoreConnectionError(f"connection error: {reason}") from error
 
     def ensure_pool_size(self, size: int) -> None:
-        """Keep at least ``size`` idle connections (e.g. for ``size`` threads)."""
-        slots = self.pool.pool
+        """Let ``size`` threads keep their connections: a pool that small is replaced.
+
+        urllib3 sizes a pool only when it is made, so a larger one (same options, new
+        ``maxsize``) takes over; the old one is closed and its connections still in use
+        are closed when they come back. A pool made with ``block=True`` keeps its size:
+        that size is a deliberate cap.
+        """
         with self._lock:
-            if slots is None or slots.maxsize >= size:
+            if self._pool_size >= size or self._pool_kwargs.get("block"):
                 return
-            extra = size - slots.maxsize
-            slots.maxsize = size
-            for _ in range(extra):
-                slots.put(None)
+            old = self.pool
+            self._pool_size = size
+            self.pool = urllib3.connection_from_url(
+                self.base_url, **{**self._pool_kwargs, "maxsize": size}
+            )
+        old.close()
 
     def close(self) -> None:
         self.pool.close()

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import io
 import pickle
-import uuid
-from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any
 
 import objectstore_client
@@ -15,7 +12,6 @@ import zstandard
 
 from django_objectstore.client import (
     Client,
-    Delete,
     PartETag,
     SecretKey,
     Session,
@@ -23,36 +19,8 @@ from django_objectstore.client import (
     Usecase,
     parse_accept_encoding,
 )
-from django_objectstore.client.inprocess import InProcessTransport
-from django_objectstore.client.transport import RequestBody, TransportResponse
 from django_objectstore.pytest_plugin import ObjectstoreAuthServer, ObjectstoreServer
-
-
-class RecordingTransport:
-    """The in-process transport, remembering each request's method and path."""
-
-    def __init__(self) -> None:
-        self.inner = InProcessTransport.for_url(f"memory://{uuid.uuid4().hex}")
-        self.base_url = self.inner.base_url
-        self.calls: list[tuple[str, str]] = []
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        query: str = "",
-        headers: Mapping[str, str] | None = None,
-        body: RequestBody = None,
-        retry_reads: bool = False,
-    ) -> TransportResponse:
-        self.calls.append((method, path))
-        return self.inner.request(
-            method, path, query=query, headers=headers, body=body, retry_reads=retry_reads
-        )
-
-    def close(self) -> None:
-        self.inner.close()
+from tests.client.recording import RecordingTransport
 
 
 def _multipart_used(transport: RecordingTransport) -> bool:
@@ -186,49 +154,3 @@ def test_parse_accept_encoding_agrees_with_the_official_client(
 ) -> None:
     assert parse_accept_encoding(header) == expected
     assert objectstore_client.parse_accept_encoding(header) == expected
-
-
-def test_batch_errors_name_operation_usecase_scope_key_and_server(
-    objectstore_auth_server: ObjectstoreAuthServer, objectstore_usecase: str
-) -> None:
-    read_only = SecretKey(
-        objectstore_auth_server.kid,
-        objectstore_auth_server.private_key_pem,
-        permissions=["object.read"],
-    )
-    session = Client(str(objectstore_auth_server), token=read_only).session(
-        Usecase(objectstore_usecase), org=9
-    )
-    (result,) = list(session.batch([Delete("gone")]))
-    assert result.error is not None and result.status == 403
-    message = str(result.error)
-    assert f"delete of {objectstore_usecase}/org=9/gone" in message
-    assert str(objectstore_auth_server) in message
-
-
-@pytest.mark.parametrize("contents", ["text", None, 123, io.StringIO("text")])
-def test_put_of_something_that_is_not_bytes_fails_before_any_request(contents: Any) -> None:
-    transport = RecordingTransport()
-    session = Client(transport.base_url, transport=transport).session(Usecase("types"), org=1)
-    with pytest.raises(TypeError, match="contents must be bytes"):
-        session.put(contents, key="k")
-    assert transport.calls == []
-
-
-@pytest.mark.parametrize(
-    "call",
-    [
-        lambda s: s.get(""),
-        lambda s: s.head(""),
-        lambda s: s.delete(""),
-        lambda s: s.keepalive(""),
-        lambda s: s.extend_expiry("", from_now=timedelta(days=1)),
-        lambda s: s.object_url(""),
-    ],
-)
-def test_operations_on_an_empty_key_fail_before_any_request(call: Any) -> None:
-    transport = RecordingTransport()
-    session = Client(transport.base_url, transport=transport).session(Usecase("keys"), org=1)
-    with pytest.raises(ValueError, match="key must be a non-empty string"):
-        call(session)
-    assert transport.calls == []
