@@ -10,11 +10,12 @@ from __future__ import annotations
 from django_objectstore.server.app import App, create_app
 from django_objectstore.server.clock import Clock, OffsetClock, SystemClock
 from django_objectstore.server.config import AuthConfig, KeyConfig, ServerConfig, StorageConfig
-from django_objectstore.server.messages import Headers, Request, Response
+from django_objectstore.server.messages import BytesBody, Headers, Request, Response
 
 __all__ = [
     "App",
     "AuthConfig",
+    "BytesBody",
     "Clock",
     "Headers",
     "KeyConfig",

@@ -13,7 +13,7 @@ def create_backend(config: StorageConfig) -> Backend:
 
         return MemoryBackend()
     if config.type == "filesystem":
-        from django_objectstore.server.backends.filesystem import FilesystemBackend
+        from django_objectstore.server.backends.filesystem.backend import FilesystemBackend
 
         return FilesystemBackend(config.path, fsync=config.fsync)
     raise ValueError(
