@@ -34,9 +34,9 @@ from django_objectstore.wire import headers as h
 MAX_OPERATIONS = 1000
 MAX_INSERT_BYTES = 1024 * 1024
 MAX_IN_FLIGHT = 16
+"""Operations parsed but not yet written to the response."""
 _INLINE_KINDS = frozenset({"get", "head"})
 """Operations run in the request's thread rather than on the shared pool."""
-"""Operations parsed but not yet written to the response."""
 
 _PERMISSIONS = {
     "get": "object.read",
