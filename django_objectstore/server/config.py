@@ -1,7 +1,7 @@
 """Server configuration, shaped like the real objectstore binary's.
 
-Loading from ``OS__*`` environment variables and YAML files lives in ``settings_loader.py``
-(see :func:`django_objectstore.server.settings_loader.load_config`).
+Loading from ``OS__*`` environment variables and YAML files is hosting's business
+(:func:`django_objectstore.server.hosting.load_config`).
 """
 
 from __future__ import annotations

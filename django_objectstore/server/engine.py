@@ -8,24 +8,21 @@ behave the same everywhere. Backends only store what the engine hands them.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
-from django_objectstore.server.backends.base import (
-    Backend,
+from django_objectstore.server.backends.base import Backend
+from django_objectstore.server.backends.records import (
     DeadlineRenewal,
     ObjectLocation,
     ObjectMetadata,
     StoredObject,
 )
+from django_objectstore.server.backends.uploads import UploadStore
 from django_objectstore.server.clock import Clock
 from django_objectstore.server.config import ServerConfig
 from django_objectstore.server.errors import ProtocolError
-from django_objectstore.server.expiry_extension import (
-    ExtendAfter,
-    ExtendAt,
-    parse_extend_expiry,
-    rewritten_policy,
-)
 from django_objectstore.server.messages import BodyReader
 from django_objectstore.wire.durations import format_duration
 from django_objectstore.wire.expiration import (
@@ -37,6 +34,53 @@ from django_objectstore.wire.expiration import (
 from django_objectstore.wire.timestamps import MAX_TIMESTAMP, ceil_second
 
 MAX_DEBOUNCE = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class ExtendAt:
+    """Extend to an absolute deadline (whole seconds, UTC)."""
+
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ExtendAfter:
+    """Extend to ``after`` past the object's creation or past the request time."""
+
+    after: timedelta
+    origin: Literal["creation", "now"]
+
+
+ExtendTarget = ExtendAt | ExtendAfter
+
+
+_ROUNDING_UNITS = (86400, 3600, 60)
+
+
+def round_lifetime(seconds: int) -> timedelta:
+    """The coarsest whole days, hours or minutes within 1 % of ``seconds``, else seconds."""
+    for unit in _ROUNDING_UNITS:
+        rounded = (seconds + unit // 2) // unit * unit
+        if rounded > 0 and abs(rounded - seconds) * 100 <= seconds:
+            return timedelta(seconds=rounded)
+    return timedelta(seconds=seconds)
+
+
+def rewritten_policy(current: ObjectMetadata, deadline: datetime) -> ExpirationPolicy | None:
+    """The policy to store after extending ``current`` to ``deadline``.
+
+    TTL becomes the new total lifetime (rounded, see :func:`round_lifetime`); TTI keeps
+    its duration.
+    """
+    policy = current.expiration
+    if not isinstance(policy, TimeToLive):
+        return policy
+    if current.time_created is not None:
+        lifetime = deadline - current.time_created
+    else:
+        assert current.time_expires is not None
+        lifetime = policy.delta + (deadline - current.time_expires)
+    return TimeToLive(round_lifetime(lifetime.days * 86400 + lifetime.seconds))
 
 
 def add_deadline(start: datetime, delta: timedelta) -> datetime | None:
@@ -174,15 +218,14 @@ class Engine:
 
     # -- expiry extension ----------------------------------------------------------
 
-    def extend_expiry(self, location: ObjectLocation, body: object, now: datetime) -> None:
-        """Apply a PATCH ``{"extend_expiry": ...}`` document (protocol.md §3.5).
+    def extend_expiry(self, location: ObjectLocation, target: ExtendTarget, now: datetime) -> None:
+        """Apply the target of a PATCH ``{"extend_expiry": ...}`` document (protocol.md §3.5).
 
-        Raises ``ProtocolError``: 422 (text) for a document that does not fit the
-        schema, 404 (empty) when absent or expired, 409 for objects without a deadline
-        or a creation-relative target without ``time_created``, 400 past the usecase
-        ``max`` or year 9999. Returns normally for 204 (extended or already enough).
+        Raises ``ProtocolError``: 404 (empty) when absent or expired, 409 for objects
+        without a deadline or a creation-relative target without ``time_created``, 400
+        past the usecase ``max`` or year 9999. Returns normally for 204 (extended or
+        already enough).
         """
-        target = parse_extend_expiry(body)
         fixed_deadline: datetime | None = None
         if isinstance(target, ExtendAt):
             fixed_deadline = target.at
@@ -249,3 +292,17 @@ class Engine:
     def sweep(self) -> int:
         """Remove expired objects from the backend; returns how many."""
         return self.backend.sweep(self.clock.now())
+
+    # -- multipart uploads -----------------------------------------------------------
+
+    @property
+    def uploads(self) -> UploadStore:
+        """Where the backend stages multipart uploads until they complete."""
+        return self.backend.uploads
+
+    def sweep_stale_uploads(self, now: datetime | None = None) -> int:
+        """Remove multipart uploads idle for more than seven days; returns how many.
+
+        ``now`` defaults to the clock. Meant for the server's periodic sweep.
+        """
+        return self.uploads.sweep_stale_uploads(now or self.clock.now())

@@ -1,7 +1,7 @@
 """The request and response types the protocol core speaks.
 
 The core is a plain function from :class:`Request` to :class:`Response`, so it runs
-behind a network server (see ``asgi.py``) and in process (the client's ``embedded:`` and
+behind a network server (see ``hosting/asgi.py``) and in process (the client's ``embedded:`` and
 ``memory:`` transports) alike. Bodies stream in both directions.
 """
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from objects_harness import BACKENDS, BASE, Harness, make_backend
 
 from django_objectstore.server.config import (
     AuthConfig,
@@ -15,11 +13,7 @@ from django_objectstore.server.config import (
     UsecaseConfig,
     UsecaseExpiration,
 )
-
-
-@pytest.fixture(params=BACKENDS)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Harness:
-    return Harness(backend=make_backend(request.param, tmp_path))
+from tests.server.harness import BASE, Harness
 
 
 def test_ttl_zero_object_is_readable_in_the_same_second_only(store: Harness) -> None:
@@ -137,7 +131,7 @@ def test_sweep_removes_only_expired_objects(store: Harness) -> None:
 
 
 def _location(key: str):  # type: ignore[no-untyped-def]
-    from django_objectstore.server.backends.base import ObjectLocation
+    from django_objectstore.server.backends.records import ObjectLocation
 
     return ObjectLocation("test-usecase", (("org", "42"), ("project", "1337")), key)
 

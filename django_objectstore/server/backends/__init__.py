@@ -1,19 +1,24 @@
-"""Storage backends: where the engine keeps payloads and metadata."""
+"""Storage backends: where the engine keeps payloads, metadata and multipart uploads.
+
+``records`` holds what a backend stores, ``uploads`` the staging interface for
+multipart uploads, ``base`` the :class:`~.base.Backend` protocol over both;
+``memory`` and ``filesystem`` implement it.
+"""
 
 from __future__ import annotations
 
 from django_objectstore.server.backends.base import Backend
+from django_objectstore.server.backends.memory import MemoryBackend
 from django_objectstore.server.config import StorageConfig
 
 
 def create_backend(config: StorageConfig) -> Backend:
     """The backend ``config.type`` names (``filesystem`` or ``memory``)."""
     if config.type == "memory":
-        from django_objectstore.server.backends.memory import MemoryBackend
-
         return MemoryBackend()
     if config.type == "filesystem":
-        from django_objectstore.server.backends.filesystem import FilesystemBackend
+        # Imported when asked for: it needs POSIX (fcntl), the memory backend runs anywhere.
+        from django_objectstore.server.backends.filesystem.backend import FilesystemBackend
 
         return FilesystemBackend(config.path, fsync=config.fsync)
     raise ValueError(

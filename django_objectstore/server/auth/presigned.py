@@ -1,0 +1,100 @@
+"""Pre-signed URL verification (``?os_kid=&os_timestamp=&os_duration=&os_sig=``).
+
+The signature covers :func:`django_objectstore.wire.presign.canonical_string` of the
+method (HEAD signs as GET), the raw path and the raw query. Checks run in the real
+server's order, each with its status: method 403, parameters 400, key id 401, duration
+over 7 days 400, time window 401, signature 401, key lacking ``object.read`` 403.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+
+from cryptography.exceptions import InvalidSignature
+
+from django_objectstore.server.auth.tokens import Key
+from django_objectstore.server.errors import ProtocolError
+from django_objectstore.wire.presign import MAX_DURATION_SECONDS, canonical_string
+
+READ = "object.read"
+CLOCK_SKEW = timedelta(seconds=60)
+PARAMS = ("os_kid", "os_timestamp", "os_duration", "os_sig")
+
+
+def _bad_request(message: str) -> ProtocolError:
+    return ProtocolError(400, f"auth error: {message}")
+
+
+def _unauthorized(message: str) -> ProtocolError:
+    return ProtocolError(401, f"auth error: {message}")
+
+
+def _parse_timestamp(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise _bad_request(f"os_timestamp is not an RFC 3339 time: {text!r}") from None
+    if value.tzinfo is None:
+        raise _bad_request(f"os_timestamp lacks a time zone: {text!r}")
+    return value.astimezone(UTC)
+
+
+def _parse_duration(text: str) -> int:
+    if not text.isascii() or not text.isdigit():
+        raise _bad_request(f"os_duration is not a whole number of seconds: {text!r}")
+    return int(text)
+
+
+def _decode_signature(text: str) -> bytes | None:
+    try:
+        signature = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    return signature if len(signature) == 64 else None
+
+
+def verify_presigned(
+    method: str,
+    raw_path: str,
+    raw_query: str,
+    params: Mapping[str, str],
+    keys: Mapping[str, Key],
+    now: datetime,
+) -> None:
+    """Raise the ``ProtocolError`` the first failing check calls for; ``None`` if valid.
+
+    ``params`` holds the decoded query parameters; ``now`` is the real wall-clock time.
+    """
+    if method not in ("GET", "HEAD"):
+        raise ProtocolError(403, "auth error: pre-signed URLs only allow GET and HEAD")
+    missing = [name for name in PARAMS if name not in params]
+    if missing:
+        raise _bad_request(f"pre-signed URL lacks {', '.join(missing)}")
+    timestamp = _parse_timestamp(params["os_timestamp"])
+    duration = _parse_duration(params["os_duration"])
+    key = keys.get(params["os_kid"])
+    if key is None:
+        raise _unauthorized(f"unknown key id {params['os_kid']!r}")
+    if duration > MAX_DURATION_SECONDS:
+        raise _bad_request(f"os_duration exceeds {MAX_DURATION_SECONDS} seconds (7 days)")
+    if not timestamp - CLOCK_SKEW <= now <= timestamp + timedelta(seconds=duration):
+        raise _unauthorized("pre-signed URL is not valid at this time")
+    signature = _decode_signature(params["os_sig"])
+    message = canonical_string(method, raw_path, raw_query)
+    if signature is None or not _matches(key, signature, message):
+        raise _unauthorized("pre-signed URL signature does not match")
+    if READ not in key.max_permissions:
+        raise ProtocolError(403, "auth error: the signing key may not read objects")
+
+
+def _matches(key: Key, signature: bytes, message: bytes) -> bool:
+    for public in key.versions:
+        try:
+            public.verify(signature, message)
+        except InvalidSignature:
+            continue
+        return True
+    return False

@@ -1,0 +1,225 @@
+"""Durable file operations for the filesystem backend: directories, drafts, locks.
+
+POSIX only (``fcntl.flock``, directory ``fsync``).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext, suppress
+from typing import IO
+
+from django_objectstore.server.backends.filesystem.paths import DRAFT_SUFFIX, LOCKS_DIR, ObjectPath
+
+CHUNK = 64 * 1024
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_DRAFT_ATTEMPTS = 20
+TREE_LOCK = "tree"
+"""``.locks/tree``: held shared while creating directories, exclusively while removing."""
+
+
+def fsync_dir(path: str) -> None:
+    """Make a directory's entries (renames, new files) durable.
+
+    A directory that is gone (a sweep removed it once it was empty) has nothing left
+    to persist.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC)
+    except FileNotFoundError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def ensure_dirs(root: str, parts: Sequence[str], *, sync: bool = True) -> str:
+    """Create ``root/parts...`` (mode 0700), syncing each parent that gained an entry."""
+    path = root
+    for part in parts:
+        child = os.path.join(path, part)
+        try:
+            os.mkdir(child, DIR_MODE)
+        except FileExistsError:
+            pass
+        else:
+            if sync:
+                fsync_dir(path)
+        path = child
+    return path
+
+
+class TreeLock:
+    """Keeps the sweep from removing a directory between a writer's ``mkdir`` and ``open``.
+
+    Writers that find a directory missing create it and their file while holding
+    ``.locks/tree`` shared; the sweep removes empty directories while holding it
+    exclusively. An ``flock`` on separately opened descriptors excludes threads of one
+    process as well as other processes.
+    """
+
+    def __init__(self, root: str) -> None:
+        self._path = os.path.join(ensure_dirs(root, (LOCKS_DIR,), sync=False), TREE_LOCK)
+
+    @contextmanager
+    def hold(self, *, exclusive: bool) -> Iterator[None]:
+        fd = os.open(self._path, os.O_RDWR | os.O_CREAT | _CLOEXEC, FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            yield
+        finally:
+            os.close(fd)
+
+
+def open_creating_dirs(
+    root: str,
+    directory: Sequence[str],
+    name: str,
+    flags: int,
+    *,
+    sync: bool = True,
+    tree: TreeLock | None = None,
+) -> tuple[str, int]:
+    """``os.open`` a new file (mode 0600), creating missing directories (0700) first.
+
+    Tries the open first: directories usually exist already, and a directory holding
+    a file cannot be removed. Otherwise creates the directories and the file under
+    ``tree`` (shared), so a concurrent sweep cannot remove them in between.
+    """
+    path = os.path.join(root, *directory)
+    target = os.path.join(path, name)
+    flags |= _CLOEXEC
+    try:
+        return path, os.open(target, flags, FILE_MODE)
+    except FileNotFoundError:
+        pass
+    with tree.hold(exclusive=False) if tree is not None else nullcontext():
+        ensure_dirs(root, directory, sync=sync)
+        return path, os.open(target, flags, FILE_MODE)
+
+
+def still_named(fd: int, path: str) -> bool:
+    """Whether ``path`` still names the file open as ``fd``."""
+    try:
+        named = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
+
+
+class Draft:
+    """A new file ``.<random>.draft`` beside its target, published by an atomic rename.
+
+    The draft is ``flock``-ed while open, which tells the sweep it is being written;
+    the kernel drops the lock when the writing process dies.
+    """
+
+    def __init__(
+        self, root: str, directory: Sequence[str], tree: TreeLock, *, sync: bool = True
+    ) -> None:
+        self._sync = sync
+        for _attempt in range(_DRAFT_ATTEMPTS):
+            name = f".{uuid.uuid4().hex}{DRAFT_SUFFIX}"
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+            self.directory, fd = open_creating_dirs(
+                root, directory, name, flags, sync=sync, tree=tree
+            )
+            self.path = os.path.join(self.directory, name)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                if still_named(fd, self.path):
+                    self.file: IO[bytes] = open(fd, "wb", buffering=CHUNK)  # noqa: SIM115
+                    return
+            except BaseException:
+                os.close(fd)
+                with suppress(FileNotFoundError):
+                    os.unlink(self.path)
+                raise
+            os.close(fd)  # a sweep removed it before we locked it: start over
+        raise OSError(errno.EAGAIN, f"could not create a draft in {self.directory}")
+
+    def write(self, data: bytes) -> None:
+        self.file.write(data)
+
+    def copy_from(self, source_fd: int, offset: int, count: int) -> None:
+        """Append ``count`` bytes of ``source_fd`` from ``offset`` (kernel copy if it can)."""
+        self.file.flush()
+        target_fd = self.file.fileno()
+        copied = 0
+        try:
+            while copied < count:
+                done = os.copy_file_range(
+                    source_fd, target_fd, min(count - copied, 1 << 30), offset + copied
+                )
+                if done == 0:
+                    break
+                copied += done
+        except OSError as error:
+            if error.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+                raise
+        while copied < count:
+            chunk = os.pread(source_fd, min(CHUNK, count - copied), offset + copied)
+            if not chunk:
+                raise OSError(errno.EIO, f"object payload shrank while copying to {self.path}")
+            self.file.write(chunk)
+            copied += len(chunk)
+
+    def sync(self) -> None:
+        """Flush and ``fsync`` the contents, before the rename makes them visible."""
+        self.file.flush()
+        if self._sync:
+            os.fsync(self.file.fileno())
+
+    def rename_over(self, target: str) -> None:
+        """Atomically replace ``target`` (callers then :func:`fsync_dir` the directory)."""
+        os.replace(self.path, target)
+
+    def close(self) -> None:
+        self.file.close()
+
+    def abort(self) -> None:
+        """Close and remove the draft; whatever object the target held stays."""
+        self.file.close()
+        with suppress(FileNotFoundError):
+            os.unlink(self.path)
+
+
+class ObjectLocks:
+    """Per-object mutual exclusion across threads and across processes on one root.
+
+    A stripe of ``threading.Lock`` serialises threads of this process cheaply; an
+    ``flock`` on ``.locks/<hh>.lock`` (the first byte of the path's hash, the same
+    stripe) serialises processes. 256 lock files are created once and then reused, so
+    taking a lock never creates a file on the hot path. A caller only ever holds one
+    object lock at a time, so the two levels cannot deadlock.
+    """
+
+    def __init__(self, root: str) -> None:
+        self._root = root
+        self._stripes = [threading.Lock() for _ in range(256)]
+
+    @contextmanager
+    def hold(self, path: ObjectPath) -> Iterator[None]:
+        digest = path.digest
+        with self._stripes[digest[0]]:
+            _directory, fd = open_creating_dirs(
+                self._root,
+                (LOCKS_DIR,),
+                f"{digest[0]:02x}.lock",
+                os.O_RDWR | os.O_CREAT,
+                sync=False,
+            )
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)

@@ -1,0 +1,97 @@
+"""``python -m django_objectstore.server [-c FILE] {run,healthcheck,version}``.
+
+Mirrors the real objectstore binary's CLI and configuration (``OS__*`` variables over
+an optional YAML file), so scripts written for one run the other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Mapping, Sequence
+
+import urllib3
+
+from django_objectstore import __version__
+from django_objectstore.server.app import create_app
+from django_objectstore.server.hosting.runner import serve
+from django_objectstore.server.hosting.settings_loader import (
+    ConfigError,
+    load_config,
+    parse_http_addr,
+)
+
+PROG = "python -m django_objectstore.server"
+HEALTH_TIMEOUT = 5.0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="An objectstore-compatible server (HTTP v1 protocol).",
+        epilog="Configuration: OS__* environment variables override the YAML file.",
+    )
+    parser.add_argument("-c", "--config", metavar="FILE", help="YAML configuration file")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("run", help="serve until SIGINT or SIGTERM")
+    commands.add_parser("healthcheck", help="exit 0 if the server at OS__HTTP_ADDR is healthy")
+    commands.add_parser("version", help="print the version")
+    return parser
+
+
+def _error(message: str) -> int:
+    print(f"objectstore: error: {message}", file=sys.stderr, flush=True)
+    return 1
+
+
+def run(config_file: str | None, environ: Mapping[str, str]) -> int:
+    try:
+        config = load_config(environ, config_file)
+        host, port = parse_http_addr(config.http_addr)
+        app = create_app(config)
+    except (ConfigError, ValueError, OSError) as error:
+        return _error(str(error))
+
+    def ready(url: str) -> None:
+        print(f"objectstore listening on {url}", flush=True)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        serve(app, host, port, ready_callback=ready)
+    except (OSError, RuntimeError) as error:
+        return _error(str(error))
+    print("objectstore stopped", flush=True)
+    return 0
+
+
+def healthcheck(config_file: str | None, environ: Mapping[str, str]) -> int:
+    try:
+        config = load_config(environ, config_file, require_keys=False)
+        host, port = parse_http_addr(config.http_addr)
+    except ConfigError as error:
+        return _error(str(error))
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        response = urllib3.request(
+            "GET", f"http://{netloc}/health", timeout=HEALTH_TIMEOUT, retries=False
+        )
+    except urllib3.exceptions.HTTPError as error:
+        return _error(f"healthcheck of http://{netloc} failed: {error}")
+    if response.status != 200:
+        return _error(f"healthcheck of http://{netloc} answered {response.status}")
+    print("OK", flush=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    env = os.environ if environ is None else environ
+    if args.command == "version":
+        print(f"objectstore (django-objectstore) {__version__}", flush=True)
+        return 0
+    if args.command == "healthcheck":
+        return healthcheck(args.config, env)
+    return run(args.config, env)

@@ -1,0 +1,275 @@
+"""Load :class:`ServerConfig` the way the real objectstore binary does.
+
+Sources, highest precedence first: ``OS__*`` environment variables (``__`` separates
+nesting levels, names are case-insensitive), a YAML file, the defaults. The same keys
+work in both, so scripts written for the real server run this one::
+
+    OS__HTTP_ADDR=127.0.0.1:8888
+    OS__STORAGE__TYPE=filesystem   OS__STORAGE__PATH=/data
+    OS__AUTH__ENFORCE=false
+    OS__AUTH__KEYS={kid={key_files=["/keys/pub.pem"],max_permissions=["object.read"]}}
+    OS__USECASES__ATTACHMENTS__EXPIRATION__MAX=90d
+
+Sections of the real server's config this server has no use for (``logging``,
+``metrics``, ``sentry``, ``killswitches``, ``rate_limits``, ...) are ignored; unknown
+keys inside the sections it implements are errors, since they are most likely typos.
+Every error names the variable or key at fault.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from django_objectstore.server.config import (
+    AuthConfig,
+    KeyConfig,
+    PolicyRule,
+    ServerConfig,
+    StorageConfig,
+    UsecaseConfig,
+    UsecaseExpiration,
+)
+from django_objectstore.server.hosting.envmap import EnvMapError, parse_env_value
+from django_objectstore.wire.durations import parse_duration
+
+ENV_PREFIX = "OS__"
+PERMISSIONS = ("object.read", "object.write", "object.delete")
+STORAGE_TYPES = ("filesystem", "memory")
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+KeyPath = tuple[str, ...]
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the variable or key and the fix."""
+
+
+class _Sources:
+    """Remembers where each setting came from, to name it in errors."""
+
+    def __init__(self, config_file: str | None) -> None:
+        self.config_file = config_file
+        self.env: dict[KeyPath, str] = {}
+
+    def name(self, path: KeyPath) -> str:
+        for length in range(len(path), 0, -1):
+            variable = self.env.get(path[:length])
+            if variable is not None:
+                suffix = ".".join(path[length:])
+                return f"{variable}" + (f" (at {suffix})" if suffix else "")
+        dotted = ".".join(path)
+        return f"{dotted!r} in {self.config_file}" if self.config_file else repr(dotted)
+
+    def error(self, path: KeyPath, message: str) -> ConfigError:
+        return ConfigError(f"{self.name(path)}: {message}")
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> None:
+    for name, value in override.items():
+        current = base.get(name)
+        if isinstance(current, dict) and isinstance(value, Mapping):
+            _merge(current, value)
+        else:
+            base[name] = value
+
+
+def _read_file(config_file: str) -> dict[str, Any]:
+    try:
+        text = Path(config_file).read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"cannot read the config file {config_file}: {error.strerror}") from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"the config file {config_file} is not valid YAML: {error}") from None
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise ConfigError(f"the config file {config_file} must hold a mapping at the top level")
+    return document
+
+
+def _read_env(environ: Mapping[str, str], sources: _Sources) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for variable in sorted(environ):
+        if not variable.upper().startswith(ENV_PREFIX):
+            continue
+        path = tuple(part.lower() for part in variable[len(ENV_PREFIX) :].split("__"))
+        if not all(path):
+            raise ConfigError(f"{variable}: empty name between '__' separators")
+        try:
+            value = parse_env_value(environ[variable])
+        except EnvMapError as error:
+            raise ConfigError(f"{variable}: {error}") from None
+        nested: Any = value
+        for part in reversed(path):
+            nested = {part: nested}
+        _merge(tree, nested)
+        sources.env[path] = variable
+    return tree
+
+
+def load_config(
+    environ: Mapping[str, str] = os.environ,
+    config_file: str | None = None,
+    *,
+    require_keys: bool = True,
+) -> ServerConfig:
+    """The server configuration from ``environ`` (``OS__*``) over ``config_file`` (YAML).
+
+    ``require_keys=False`` skips the "enforced auth needs keys" check, for commands
+    that only need the address (``healthcheck``).
+    """
+    sources = _Sources(config_file)
+    tree: dict[str, Any] = _read_file(config_file) if config_file else {}
+    _merge(tree, _read_env(environ, sources))
+    config = _Builder(sources).build(tree)
+    if require_keys and config.auth.enforce and not config.auth.keys:
+        raise ConfigError(
+            "auth is enforced (auth.enforce / OS__AUTH__ENFORCE, default true) but no keys"
+            " are configured: add keys (auth.keys / OS__AUTH__KEYS) or set"
+            " OS__AUTH__ENFORCE=false to run without auth"
+        )
+    return config
+
+
+class _Builder:
+    def __init__(self, sources: _Sources) -> None:
+        self.sources = sources
+
+    def build(self, tree: dict[str, Any]) -> ServerConfig:
+        config = ServerConfig()
+        if "http_addr" in tree:
+            config.http_addr = self.string(tree["http_addr"], ("http_addr",))
+            parse_http_addr(config.http_addr, self.sources.name(("http_addr",)))
+        if "storage" in tree:
+            config.storage = self.storage(tree["storage"])
+        if "auth" in tree:
+            config.auth = self.auth(tree["auth"])
+        if "usecases" in tree:
+            usecases = self.mapping(tree["usecases"], ("usecases",))
+            config.usecases = {
+                str(name): self.usecase(value, ("usecases", str(name)))
+                for name, value in usecases.items()
+            }
+        if "sweep_interval" in tree:
+            config.sweep_interval = self.duration(tree["sweep_interval"], ("sweep_interval",))
+        return config
+
+    def mapping(self, value: Any, path: KeyPath, allowed: tuple[str, ...] = ()) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.sources.error(path, "expected a map ({name=value,...} in a variable)")
+        if allowed:
+            for name in value:
+                if name not in allowed:
+                    raise self.sources.error(
+                        (*path, str(name)), f"unknown setting; expected one of {', '.join(allowed)}"
+                    )
+        return value
+
+    def string(self, value: Any, path: KeyPath) -> str:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise self.sources.error(path, "expected a string")
+        return str(value)
+
+    def boolean(self, value: Any, path: KeyPath) -> bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise self.sources.error(path, f"expected true or false, not {value!r}")
+
+    def strings(self, value: Any, path: KeyPath) -> list[str]:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise self.sources.error(path, 'expected a list of strings (["a","b"])')
+        return [self.string(item, (*path, str(index))) for index, item in enumerate(value)]
+
+    def duration(self, value: Any, path: KeyPath) -> timedelta:
+        try:
+            return parse_duration(self.string(value, path))
+        except ValueError as error:
+            raise self.sources.error(path, f"{error} (e.g. 90d, 12h, 30m)") from None
+
+    def storage(self, value: Any) -> StorageConfig:
+        tree = self.mapping(value, ("storage",), ("type", "path", "fsync"))
+        storage = StorageConfig()
+        if "type" in tree:
+            kind = self.string(tree["type"], ("storage", "type")).lower()
+            if kind not in STORAGE_TYPES:
+                raise self.sources.error(
+                    ("storage", "type"),
+                    f"unsupported storage type {kind!r}; use {' or '.join(STORAGE_TYPES)}",
+                )
+            storage.type = "memory" if kind == "memory" else "filesystem"
+        if "path" in tree:
+            storage.path = self.string(tree["path"], ("storage", "path"))
+        if "fsync" in tree:
+            storage.fsync = self.boolean(tree["fsync"], ("storage", "fsync"))
+        return storage
+
+    def auth(self, value: Any) -> AuthConfig:
+        tree = self.mapping(value, ("auth",), ("enforce", "keys"))
+        auth = AuthConfig()
+        if "enforce" in tree:
+            auth.enforce = self.boolean(tree["enforce"], ("auth", "enforce"))
+        if "keys" in tree:
+            keys = self.mapping(tree["keys"], ("auth", "keys"))
+            auth.keys = {
+                str(kid): self.key(key, ("auth", "keys", str(kid))) for kid, key in keys.items()
+            }
+        return auth
+
+    def key(self, value: Any, path: KeyPath) -> KeyConfig:
+        tree = self.mapping(value, path, ("key_files", "max_permissions"))
+        key = KeyConfig()
+        key.key_files = self.strings(tree.get("key_files", []), (*path, "key_files"))
+        if not key.key_files:
+            raise self.sources.error((*path, "key_files"), "at least one public key file is needed")
+        permissions = self.strings(tree.get("max_permissions", []), (*path, "max_permissions"))
+        for permission in permissions:
+            if permission not in PERMISSIONS:
+                raise self.sources.error(
+                    (*path, "max_permissions"),
+                    f"unknown permission {permission!r}; use {', '.join(PERMISSIONS)}",
+                )
+        key.max_permissions = permissions
+        return key
+
+    def usecase(self, value: Any, path: KeyPath) -> UsecaseConfig:
+        tree = self.mapping(value, path, ("expiration",))
+        usecase = UsecaseConfig()
+        if "expiration" in tree:
+            exp_path = (*path, "expiration")
+            expiration = self.mapping(tree["expiration"], exp_path, ("manual", "ttl", "tti", "max"))
+            result = UsecaseExpiration()
+            for name in ("manual", "ttl", "tti"):
+                if name in expiration:
+                    rule = self.mapping(expiration[name], (*exp_path, name), ("allowed",))
+                    allowed = self.boolean(rule.get("allowed", True), (*exp_path, name, "allowed"))
+                    setattr(result, name, PolicyRule(allowed=allowed))
+            if "max" in expiration and expiration["max"] is not None:
+                result.max = self.duration(expiration["max"], (*exp_path, "max"))
+            usecase.expiration = result
+        return usecase
+
+
+def parse_http_addr(addr: str, setting: str = "OS__HTTP_ADDR") -> tuple[str, int]:
+    """``"127.0.0.1:8888"`` / ``"[::1]:8888"`` -> ``(host, port)``; ``ConfigError`` if not."""
+    host, sep, port_text = addr.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not sep or not host or not port_text.isdigit() or int(port_text) > 65535:
+        raise ConfigError(f"{setting}: expected host:port (e.g. 127.0.0.1:8888), not {addr!r}")
+    return host, int(port_text)
