@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from django_objectstore.server.app import parse_route
+from django_objectstore.server.protocol.routing import parse_route
 from django_objectstore.wire.paths import object_path, quote_path, validate_usecase
 from django_objectstore.wire.scopes import format_scopes, make_scopes, parse_scopes
 
