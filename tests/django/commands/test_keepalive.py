@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 import pytest
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -21,7 +22,7 @@ from django_objectstore.pytest_plugin import ObjectstoreServer
 from django_objectstore.server import OffsetClock
 from django_objectstore.storage import ObjectstoreStorage
 from django_objectstore.wire.scopes import Scopes
-from testproject.example.models import Attachment, Organization, Project
+from testproject.example.models import Attachment, Note, Organization, Project
 from tests.django.commands.configs import storage_config
 
 MakeAttachment = Callable[..., Attachment]
@@ -277,3 +278,15 @@ def test_default_concurrency_is_one_for_in_process_stores_and_four_over_http() -
     remote = Source("http://127.0.0.1:9")
     assert default_concurrency([embedded, memory]) == 1  # type: ignore[list-item]
     assert default_concurrency([embedded, remote]) == 4  # type: ignore[list-item]
+
+
+def test_keepalive_refreshes_objects_of_rows_the_default_manager_hides(
+    tti_storage: ObjectstoreStorage, project: Project, objectstore_clock: OffsetClock
+) -> None:
+    note = Note(project=project)
+    note.file.save("note.txt", ContentFile(b"soft-deleted"), save=True)
+    Note.objects.filter(pk=note.pk).update(deleted=True)
+    assert not Note.objects.exists()  # hidden, but the row still references its object
+    out, _ = run_across_deadline(objectstore_clock, model=["example.Note"])
+    assert "checked 1, refreshed 1, missing 0, failed 0" in out
+    assert tti_storage.exists(note.file.name or "")
