@@ -11,6 +11,8 @@ class DjangoObjectstoreConfig(AppConfig):
     verbose_name = "Objectstore"
 
     def ready(self) -> None:
+        # Not at module level: the checks import the field and the storage, which need
+        # settings and the app registry, and this module is imported to build it.
         from django_objectstore import checks
 
         checks.register()

@@ -1,7 +1,6 @@
 """System checks: configuration mistakes reported by ``manage.py check``, offline.
 
-Ids are never reused. The checks of model fields (``W002``, ``E015``, ``W005``) live in
-:mod:`django_objectstore.checks_fields`. Errors:
+Ids are never reused. Errors:
 
 - ``E001`` malformed ``base_url`` (scheme, host) in OPTIONS or ``OBJECTSTORE``
 - ``E002`` invalid usecase name
@@ -38,11 +37,28 @@ from typing import Any
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
+from django.core.files.storage import storages
+from django.db import models
+from django.urls import NoReverseMatch, reverse
 from django.utils.module_loading import import_string
 
 from django_objectstore.conf import objectstore_settings
+from django_objectstore.fields import ObjectstoreFileField
+from django_objectstore.fields.references import field_sources
+from django_objectstore.storage import ObjectstoreStorage
+from django_objectstore.storage.connections import default_base_url
+from django_objectstore.storage.options import find_problems, validate_base_url
+from django_objectstore.storage.storage import PATH as _STORAGE_PATH
 
-__all__ = ["register"]
+__all__ = [
+    "check_embedded_in_production",
+    "check_field_storages",
+    "check_fields_have_a_scope_source",
+    "check_objectstore_setting",
+    "check_proxy_urls",
+    "check_storages",
+    "register",
+]
 
 _ID = "django_objectstore.{}"
 _KIND_IDS = {
@@ -67,18 +83,13 @@ _KIND_HINTS = {
     "client_options": "client_options are keyword arguments of the objectstore Client",
 }
 """Hints for problems whose message does not carry one."""
-_STORAGE_PATH = "django_objectstore.storage.ObjectstoreStorage"
+_MIDDLEWARE = "django_objectstore.middleware.ObjectstoreScopeMiddleware"
 
 
 def register() -> None:
     """Register the checks (called from ``AppConfig.ready``; safe to call twice)."""
     checks.register(check_storages)
     checks.register(check_objectstore_setting)
-    from django_objectstore.checks_fields import (
-        check_field_storages,
-        check_fields_have_a_scope_source,
-    )
-
     checks.register(check_fields_have_a_scope_source, checks.Tags.models)
     checks.register(check_field_storages, checks.Tags.models)
     checks.register(check_proxy_urls, checks.Tags.urls)
@@ -87,8 +98,6 @@ def register() -> None:
 
 def _objectstore_storages() -> Iterator[tuple[str, type[Any] | None, Mapping[str, Any], str]]:
     """``(alias, class or None when not importable, OPTIONS, BACKEND)`` of our storages."""
-    from django_objectstore.storage import ObjectstoreStorage
-
     for alias, config in (getattr(settings, "STORAGES", None) or {}).items():
         if not isinstance(config, Mapping):
             continue
@@ -113,8 +122,6 @@ def _effective(cls: type[Any], options: Mapping[str, Any]) -> dict[str, Any]:
 
 def check_storages(**kwargs: Any) -> list[checks.CheckMessage]:
     """Every ``STORAGES`` entry using ObjectstoreStorage: its OPTIONS, validated offline."""
-    from django_objectstore.storage_options import find_problems
-
     messages: list[checks.CheckMessage] = []
     for alias, cls, options, backend in _objectstore_storages():
         if cls is None:
@@ -177,8 +184,6 @@ def _compressed_direct_urls(alias: str, options: Mapping[str, Any]) -> list[chec
 
 def check_objectstore_setting(**kwargs: Any) -> list[checks.CheckMessage]:
     """``settings.OBJECTSTORE``: known keys, a valid base_url, importable hooks."""
-    from django_objectstore.storage_options import validate_base_url
-
     try:
         objectstore_settings.raw()
     except ImproperlyConfigured as exc:
@@ -224,8 +229,6 @@ def check_objectstore_setting(**kwargs: Any) -> list[checks.CheckMessage]:
 
 def check_proxy_urls(**kwargs: Any) -> list[checks.CheckMessage]:
     """``url_mode="proxy"`` needs ``include("django_objectstore.urls")`` in the URLconf."""
-    from django.urls import NoReverseMatch, reverse
-
     proxied = [
         alias
         for alias, cls, options, _ in _objectstore_storages()
@@ -253,8 +256,6 @@ def check_embedded_in_production(**kwargs: Any) -> list[checks.CheckMessage]:
     """An in-process store is for development: it lives on one machine's disk."""
     if settings.DEBUG:
         return []
-    from django_objectstore.storage_support import default_base_url
-
     messages: list[checks.CheckMessage] = []
     for alias, cls, options, _ in _objectstore_storages():
         if cls is None:
@@ -272,6 +273,75 @@ def check_embedded_in_production(**kwargs: Any) -> list[checks.CheckMessage]:
                     hint="point base_url (or OBJECTSTORE['base_url']) at an objectstore server",
                     obj=f"STORAGES[{alias!r}]",
                     id=_ID.format("W001"),
+                )
+            )
+    return messages
+
+
+# -- model fields ---------------------------------------------------------------------
+
+
+def _objectstore_fields(
+    app_configs: Any,
+) -> Iterator[tuple[type[models.Model], ObjectstoreFileField]]:
+    """``(model, field)`` for every ``ObjectstoreFileField`` of the checked apps."""
+    for source in field_sources(ObjectstoreFileField):
+        if app_configs is None or source.model._meta.app_config in app_configs:
+            yield source.model, source.field
+
+
+def check_fields_have_a_scope_source(
+    app_configs: Any = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """Fields without ``scope=`` rely on the middleware (or ``objectstore_scope`` blocks)."""
+    if _MIDDLEWARE in (getattr(settings, "MIDDLEWARE", None) or []):
+        return []
+    return [
+        checks.Warning(
+            f"{model._meta.label}.{field.name} has no scope= and {_MIDDLEWARE} is not in "
+            f"MIDDLEWARE: saving a file outside an objectstore_scope() block will fail",
+            hint=f"add {_MIDDLEWARE!r} to MIDDLEWARE or pass scope= to the field",
+            obj=field,
+            id=_ID.format("W002"),
+        )
+        for model, field in _objectstore_fields(app_configs)
+        if field.scope is None
+    ]
+
+
+def check_field_storages(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """A field's ``storage`` alias must be a ``STORAGES`` entry using ObjectstoreStorage."""
+    backends: Mapping[str, Any] = storages.backends
+    messages: list[checks.CheckMessage] = []
+    for model, field in _objectstore_fields(app_configs):
+        alias = field.storage_alias
+        label = f"{model._meta.label}.{field.name}"
+        if alias is None:
+            continue
+        if alias not in backends:
+            messages.append(
+                checks.Error(
+                    f"{label} uses storage {alias!r}, which is not in STORAGES",
+                    hint=f"add STORAGES[{alias!r}] = {{'BACKEND': {_STORAGE_PATH!r}, "
+                    f"'OPTIONS': {{...}}}}, or pass storage=<an existing alias> to the field",
+                    obj=field,
+                    id=_ID.format("E015"),
+                )
+            )
+            continue
+        try:
+            backend = import_string(str(backends[alias].get("BACKEND", "")))
+        except ImportError:
+            continue  # reported by E014 or when Django creates the storage
+        if not (isinstance(backend, type) and issubclass(backend, ObjectstoreStorage)):
+            messages.append(
+                checks.Warning(
+                    f"{label} uses STORAGES[{alias!r}], which is not an ObjectstoreStorage: "
+                    f"its files get scoped names but no scope isolation",
+                    hint=f"point STORAGES[{alias!r}]['BACKEND'] at {_STORAGE_PATH!r}, or use "
+                    f"a plain FileField for this storage",
+                    obj=field,
+                    id=_ID.format("W005"),
                 )
             )
     return messages

@@ -22,7 +22,12 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-__all__ = ["DEFAULTS", "ObjectstoreSettings", "objectstore_settings"]
+__all__ = ["DEFAULTS", "DEFAULT_ALIAS", "ObjectstoreSettings", "objectstore_settings"]
+
+DEFAULT_ALIAS = "attachments"
+"""The ``STORAGES`` alias an ``ObjectstoreFileField`` and the download view use when none
+is named, and the usecase of a storage whose OPTIONS name none (a storage's alias and
+its usecase usually share their name)."""
 
 DEFAULTS: dict[str, Any] = {
     "base_url": None,

@@ -38,3 +38,12 @@ class ObjectstoreStorageError(OSError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class ObjectstoreFieldError(Exception):
+    """Fields cannot be used as asked: no ``ObjectstoreFileField`` matches a label, or a
+    field's storage is not an ``ObjectstoreStorage``.
+
+    Raised by the jobs behind the management commands, which report it as a
+    ``CommandError``.
+    """

@@ -1,12 +1,14 @@
 """pytest fixtures that run a real objectstore server on loopback for your tests.
 
 Registered automatically (``pytest11`` entry point) when django-objectstore is
-installed. Importing this module is cheap: the server is imported only when a fixture
-is first used. See ``docs/testing.md``.
+installed, so every pytest run of every project using the package imports this module:
+it stays cheap. The protocol core (:mod:`django_objectstore.server`) is imported here;
+the HTTP runner (:mod:`django_objectstore.server.hosting`, which loads uvicorn) only
+when a server fixture is first used. See ``docs/testing.md``.
 
 - ``objectstore_server`` (session): the server's base URL, a ``str`` with ``.url``,
   ``.clock``, ``.app``, ``.path`` and ``.config``; auth off, filesystem storage in a
-  temporary directory, an :class:`~django_objectstore.server.clock.OffsetClock`.
+  temporary directory, an :class:`~django_objectstore.server.OffsetClock`.
 - ``objectstore_auth_server`` (session): the same with auth enforced by a generated
   Ed25519 key: also ``.kid``, ``.private_key_pem`` and ``.public_key_path``.
 - ``objectstore_clock`` (function): the clock both servers share, reset after the test.
@@ -19,16 +21,26 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
+from django_objectstore.server import (
+    App,
+    AuthConfig,
+    KeyConfig,
+    OffsetClock,
+    ServerConfig,
+    StorageConfig,
+    create_app,
+)
+
 if TYPE_CHECKING:
-    from django_objectstore.server.app import App
-    from django_objectstore.server.clock import OffsetClock
-    from django_objectstore.server.config import ServerConfig
-    from django_objectstore.server.runner import ServerThread
+    # Imported when a server starts (see _start): hosting loads uvicorn, which every
+    # pytest run would otherwise pay for.
+    from django_objectstore.server.hosting import ServerThread
 
 AUTH_KID = "test_kid"
 ALL_PERMISSIONS = ["object.read", "object.write", "object.delete"]
@@ -74,12 +86,11 @@ class ObjectstoreAuthServer(ObjectstoreServer):
     public_key_path: Path
 
 
-def _start(root: Path, auth: Any, clock: OffsetClock) -> tuple[ServerThread, App, ServerConfig]:
-    from datetime import timedelta
-
-    from django_objectstore.server.app import create_app
-    from django_objectstore.server.config import ServerConfig, StorageConfig
-    from django_objectstore.server.runner import ServerThread
+def _start(
+    root: Path, auth: AuthConfig, clock: OffsetClock
+) -> tuple[ServerThread, App, ServerConfig]:
+    # Lazy: hosting loads uvicorn (see the module docstring).
+    from django_objectstore.server.hosting import ServerThread
 
     config = ServerConfig(
         http_addr="127.0.0.1:0",
@@ -117,8 +128,6 @@ def _generate_key(directory: Path) -> tuple[str, Path]:
 @pytest.fixture(scope="session")
 def objectstore_session_clock() -> OffsetClock:
     """The one clock every test server of the session uses (see ``objectstore_clock``)."""
-    from django_objectstore.server.clock import OffsetClock
-
     return OffsetClock()
 
 
@@ -127,8 +136,6 @@ def objectstore_server(
     tmp_path_factory: pytest.TempPathFactory, objectstore_session_clock: OffsetClock
 ) -> Iterator[ObjectstoreServer]:
     """A session-wide objectstore server without auth; the value is its base URL."""
-    from django_objectstore.server.config import AuthConfig
-
     root = tmp_path_factory.mktemp("objectstore")
     clock = objectstore_session_clock
     thread, app, config = _start(root, AuthConfig(enforce=False), clock)
@@ -143,8 +150,6 @@ def objectstore_auth_server(
     tmp_path_factory: pytest.TempPathFactory, objectstore_session_clock: OffsetClock
 ) -> Iterator[ObjectstoreAuthServer]:
     """A session-wide objectstore server enforcing auth with a generated Ed25519 key."""
-    from django_objectstore.server.config import AuthConfig, KeyConfig
-
     root = tmp_path_factory.mktemp("objectstore-auth")
     keys = tmp_path_factory.mktemp("objectstore-keys")
     private_pem, public_path = _generate_key(keys)

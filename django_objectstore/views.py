@@ -29,7 +29,6 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, SuspiciousFileOperation
 from django.core.files.storage import InvalidStorageError, storages
 from django.core.handlers.asgi import ASGIRequest
@@ -43,7 +42,8 @@ from django_objectstore.client import Metadata, Session
 from django_objectstore.conf import objectstore_settings
 from django_objectstore.scope import get_current_scope
 from django_objectstore.storage import ObjectstoreStorage
-from django_objectstore.storage_support import SIZE_METADATA, uncompressed_size
+from django_objectstore.storage.files import SIZE_METADATA, uncompressed_size
+from django_objectstore.storage.storage import default_alias
 from django_objectstore.wire.headers import ZSTD
 
 __all__ = ["INLINE_CONTENT_TYPES", "download"]
@@ -58,7 +58,6 @@ class _Readable(Protocol):
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 64 * 1024
-DEFAULT_ALIAS = "attachments"
 
 INLINE_CONTENT_TYPES = frozenset(
     {
@@ -112,7 +111,7 @@ def download(request: HttpRequest, name: str, **_: Any) -> HttpResponseBase:
 
 
 def _storage(request: HttpRequest) -> ObjectstoreStorage:
-    alias = request.GET.get("storage") or _default_alias()
+    alias = request.GET.get("storage") or default_alias()
     try:
         storage = storages[alias]
     except InvalidStorageError as error:
@@ -120,25 +119,6 @@ def _storage(request: HttpRequest) -> ObjectstoreStorage:
     if not isinstance(storage, ObjectstoreStorage):
         raise Http404("no such storage")
     return storage
-
-
-def _default_alias() -> str:
-    """The only objectstore entry of ``STORAGES``, else ``"attachments"``."""
-    backends: dict[str, Any] = settings.STORAGES
-    aliases = [
-        alias
-        for alias, config in backends.items()
-        if _is_objectstore_backend(config.get("BACKEND", ""))
-    ]
-    return aliases[0] if len(aliases) == 1 else DEFAULT_ALIAS
-
-
-def _is_objectstore_backend(path: str) -> bool:
-    try:
-        backend = import_string(path)
-    except ImportError:
-        return False
-    return isinstance(backend, type) and issubclass(backend, ObjectstoreStorage)
 
 
 def _permission_hook() -> Any:

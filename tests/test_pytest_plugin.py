@@ -10,7 +10,7 @@ import urllib3
 from objectstore_client import Client, SecretKey, TimeToLive, Usecase
 
 from django_objectstore.pytest_plugin import ObjectstoreAuthServer, ObjectstoreServer
-from django_objectstore.server.clock import OffsetClock
+from django_objectstore.server import OffsetClock
 
 
 def test_server_value_is_its_base_url(objectstore_server: ObjectstoreServer) -> None:

@@ -62,3 +62,28 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class VisibleNoteManager(models.Manager["Note"]):
+    """The default manager of notes: soft-deleted rows are hidden."""
+
+    def get_queryset(self) -> models.QuerySet[Note]:
+        return super().get_queryset().filter(deleted=False)
+
+
+def note_scope(note: Note) -> Mapping[str, object]:
+    return {"org": note.project.organization_id, "project": note.project_id}
+
+
+class Note(models.Model):
+    """A file deleted softly: ``deleted`` hides the row from ``Note.objects``, but the row
+    still exists and still references its object (counted through the base manager)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="notes")
+    file = ObjectstoreFileField(storage="attachments", scope=note_scope)
+    deleted = models.BooleanField(default=False)
+
+    objects = VisibleNoteManager()
+
+    def __str__(self) -> str:
+        return self.file.name or ""

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 
 from django.http import HttpRequest
 
+from django_objectstore.scope import get_current_scope
+
 
 def scope_from_url(request: HttpRequest) -> Mapping[str, object] | None:
     match = request.resolver_match
@@ -27,8 +29,6 @@ def scope_from_url(request: HttpRequest) -> Mapping[str, object] | None:
 def can_download(request: HttpRequest, name: str) -> bool:
     """Scoped requests already passed the scope check; unscoped ones (the admin's file
     links under ``/objectstore/``) are for staff only."""
-    from django_objectstore.scope import get_current_scope
-
     if get_current_scope() is not None:
         return True
     return bool(getattr(request.user, "is_staff", False))

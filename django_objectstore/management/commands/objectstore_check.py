@@ -7,8 +7,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from django_objectstore.embedded import objectstore_aliases, objectstore_storage
-from django_objectstore.roundtrip import round_trip
+from django_objectstore.jobs.embedded import objectstore_storage
+from django_objectstore.jobs.roundtrip import round_trip
+from django_objectstore.storage.storage import objectstore_aliases
 
 
 class Command(BaseCommand):

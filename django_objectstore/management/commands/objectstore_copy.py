@@ -8,8 +8,10 @@ from typing import Any
 from django.core.files.storage import InvalidStorageError, Storage, storages
 from django.core.management.base import BaseCommand, CommandError
 
-from django_objectstore.copying import STATUSES, copy_field
-from django_objectstore.references import FieldSource, select_sources
+from django_objectstore.exceptions import ObjectstoreFieldError
+from django_objectstore.fields import ObjectstoreFileField
+from django_objectstore.fields.references import FieldSource, field_sources, select_sources
+from django_objectstore.jobs.copying import STATUSES, copy_field
 from django_objectstore.storage import ObjectstoreStorage
 
 
@@ -54,6 +56,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            self._handle(options)
+        except ObjectstoreFieldError as error:
+            raise CommandError(str(error)) from error
+
+    def _handle(self, options: dict[str, Any]) -> None:
         if options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1")
         source = self._source(options["model"])
@@ -86,12 +94,12 @@ class Command(BaseCommand):
         if counts["failed"]:
             raise CommandError(f"{counts['failed']} file(s) could not be copied")
 
-    def _source(self, label: str) -> FieldSource:
-        sources = select_sources([label], tti_only=False)
+    def _source(self, label: str) -> FieldSource[ObjectstoreFileField]:
+        sources = select_sources(field_sources(ObjectstoreFileField), [label], tti_only=False)
         if len(sources) != 1:
             names = ", ".join(s.label for s in sources)
             raise CommandError(f"--model must name exactly one field; {label!r} matches {names}")
-        sources[0].storage  # noqa: B018 (CommandError unless it is an ObjectstoreStorage)
+        sources[0].storage  # noqa: B018 (ObjectstoreFieldError unless an ObjectstoreStorage)
         return sources[0]
 
     def _from_storage(self, alias: str) -> Storage:

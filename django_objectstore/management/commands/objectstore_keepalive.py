@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import csv
 from argparse import ArgumentParser
-from typing import Any, TextIO, cast
+from typing import Any, TextIO
 
 from django.core.management.base import BaseCommand, CommandError
 
-from django_objectstore.keepalive import Outcome, Summary, default_concurrency, refresh
-from django_objectstore.progress import Progress
-from django_objectstore.references import FieldSource, iter_references, select_sources
+from django_objectstore.exceptions import ObjectstoreFieldError
+from django_objectstore.fields import ObjectstoreFileField
+from django_objectstore.fields.references import FieldSource, field_sources, select_sources
+from django_objectstore.jobs.keepalive import (
+    Outcome,
+    Summary,
+    clear_reference,
+    count_references,
+    default_concurrency,
+    refresh,
+)
+from django_objectstore.jobs.progress import Progress
+
+Sources = list[FieldSource[ObjectstoreFileField]]
 
 
 class Command(BaseCommand):
@@ -58,11 +69,22 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            self._handle(options)
+        except ObjectstoreFieldError as error:
+            raise CommandError(str(error)) from error
+
+    def _handle(self, options: dict[str, Any]) -> None:
         if options["batch_size"] < 1 or options["batch_size"] > 1000:
             raise CommandError("--batch-size must be between 1 and 1000 (the batch API's limit)")
         if options["concurrency"] is not None and options["concurrency"] < 1:
             raise CommandError("--concurrency must be at least 1")
-        sources = select_sources(options["model"], options["usecase"], tti_only=not options["all"])
+        sources = select_sources(
+            field_sources(ObjectstoreFileField),
+            options["model"],
+            options["usecase"],
+            tti_only=not options["all"],
+        )
         verbosity = int(options["verbosity"])
         if not sources:
             if verbosity:
@@ -77,10 +99,10 @@ class Command(BaseCommand):
         if summary.failed:
             raise CommandError(f"{summary.failed} reference(s) could not be refreshed")
 
-    def _dry_run(self, sources: list[FieldSource], verbosity: int) -> None:
+    def _dry_run(self, sources: Sources, verbosity: int) -> None:
         total = 0
         for source in sources:
-            count = sum(1 for _ in iter_references(source))
+            count = count_references(source)
             total += count
             if verbosity:
                 self.stdout.write(
@@ -89,11 +111,9 @@ class Command(BaseCommand):
         if verbosity:
             self.stdout.write(f"dry run: would check {total} reference(s); nothing was touched")
 
-    def _refresh(
-        self, sources: list[FieldSource], options: dict[str, Any], verbosity: int
-    ) -> Summary:
+    def _refresh(self, sources: Sources, options: dict[str, Any], verbosity: int) -> Summary:
         summary = Summary()
-        progress = Progress(cast(TextIO, self.stderr._out), enabled=verbosity > 0)
+        progress = Progress(self._write_status, enabled=verbosity > 0 and self.stderr.isatty())
         report_file: TextIO | None = None
         writer = None
         if options["report"]:
@@ -127,12 +147,14 @@ class Command(BaseCommand):
                     [ref.source.model._meta.label, ref.pk, ref.source.field.name, ref.name]
                 )
             if clear_missing:
-                attname = ref.source.field.attname
-                ref.source.model._default_manager.filter(pk=ref.pk, **{attname: ref.name}).update(
-                    **{attname: ""}
-                )
+                clear_reference(ref)
             if verbosity >= 2:
                 action = "cleared" if clear_missing else "missing"
                 self.stdout.write(f"{action}: {where}")
         elif verbosity >= 3:
             self.stdout.write(f"refreshed: {where}")
+
+    def _write_status(self, text: str) -> None:
+        """The progress line on stderr: as it is, without a newline or the error style."""
+        self.stderr.write(text, style_func=str, ending="")
+        self.stderr.flush()

@@ -9,8 +9,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from django_objectstore.embedded import embedded_roots
-from django_objectstore.server.settings_loader import ConfigError, load_config, parse_http_addr
+from django_objectstore.jobs.embedded import embedded_roots
+from django_objectstore.server import create_app
+from django_objectstore.server.hosting import ConfigError, load_config, parse_http_addr, serve
 
 DEFAULT_ADDR = "127.0.0.1:8888"
 
@@ -46,9 +47,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from django_objectstore.server.app import create_app
-        from django_objectstore.server.runner import serve
-
         try:
             if options["addr"]:
                 parse_http_addr(options["addr"], "--addr")

@@ -1,0 +1,48 @@
+"""Fixtures of the Django layer's tests.
+
+``attachments_storage`` points the example site's ``attachments`` storage at the
+session's real objectstore server (a fresh usecase per test, so tests never see each
+other's objects); ``project`` is a row of the example site to attach files to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.conf import settings
+from django.core.files.storage import storages
+from django.test import override_settings
+
+from django_objectstore.pytest_plugin import ObjectstoreServer
+from django_objectstore.storage import ObjectstoreStorage
+from testproject.example.models import Organization, Project
+
+
+@pytest.fixture
+def attachments_storage(
+    objectstore_server: ObjectstoreServer, objectstore_usecase: str
+) -> Iterator[ObjectstoreStorage]:
+    """The ``attachments`` storage on the test server, zstd-compressed like the example."""
+    config = {
+        "BACKEND": "django_objectstore.storage.ObjectstoreStorage",
+        "OPTIONS": {
+            "alias": "attachments",
+            "base_url": str(objectstore_server),
+            "usecase": objectstore_usecase,
+            "compression": "zstd",
+        },
+    }
+    with override_settings(STORAGES={**settings.STORAGES, "attachments": config}):
+        storage = storages["attachments"]
+        assert isinstance(storage, ObjectstoreStorage)
+        try:
+            yield storage
+        finally:
+            storage.close()
+
+
+@pytest.fixture
+def project(db: None) -> Project:
+    organization = Organization.objects.create(name="Acme")
+    return Project.objects.create(organization=organization, name="Rockets")
