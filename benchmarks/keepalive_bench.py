@@ -63,7 +63,6 @@ def setup(directory: Path, rows: int, scopes: int) -> None:
     from django.core.management import call_command
 
     from django_objectstore.client import Client, InProcessTransport, Put, Usecase, run_batch
-    from django_objectstore.names import join_name
     from django_objectstore.server import (
         AuthConfig,
         OffsetClock,
@@ -71,6 +70,7 @@ def setup(directory: Path, rows: int, scopes: int) -> None:
         StorageConfig,
         create_app,
     )
+    from django_objectstore.storage.names import join_name
     from django_objectstore.wire.expiration import parse_expiration
     from testproject.example.models import Attachment, Organization, Project
 

@@ -66,7 +66,7 @@ def _measure(
 
     from django_objectstore.client import Client
     from django_objectstore.storage import ObjectstoreStorage
-    from django_objectstore.storage_support import SIZE_METADATA
+    from django_objectstore.storage.files import SIZE_METADATA
 
     payload = os.urandom(size)
     client = Client(url)

@@ -1,10 +1,10 @@
-"""HTTP semantics of the download view: Range, conditional requests, content coding.
+"""HTTP semantics of the download view: Range and conditional requests.
 
 Plain functions over header values, so each rule is tested on its own and the view
 stays glue. The rules follow RFC 9110: a single ``bytes`` range (anything else is
 ignored and the whole representation is sent, which the RFC allows), preconditions in
-the order of §13.2.2, ``If-Range`` by strong ETag or exact date, and ``Accept-Encoding``
-with q-values.
+the order of §13.2.2 and ``If-Range`` by strong ETag or exact date. ``Accept-Encoding``
+is read by :mod:`django_objectstore.wire.accept_encoding`, shared with the client.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ __all__ = [
     "ByteRange",
     "Precondition",
     "RangeNotSatisfiable",
-    "accepts_encoding",
     "evaluate_preconditions",
     "if_range_allows",
     "make_etag",
@@ -77,33 +76,6 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
         raise RangeNotSatisfiable(header)
     end = int(last) if last else size - 1
     return ByteRange(start, min(end, size - 1))
-
-
-def accepts_encoding(header: str | None, coding: str) -> bool:
-    """Whether ``Accept-Encoding`` accepts ``coding`` (``q=0`` refuses, ``*`` matches)."""
-    if not header:
-        return False
-    wildcard: bool | None = None
-    for item in header.split(","):
-        name, _, params = item.strip().partition(";")
-        name = name.strip().lower()
-        accepted = _quality(params) > 0
-        if name == coding:
-            return accepted
-        if name == "*":
-            wildcard = accepted
-    return bool(wildcard)
-
-
-def _quality(params: str) -> float:
-    for param in params.split(";"):
-        key, _, value = param.strip().partition("=")
-        if key.strip().lower() == "q":
-            try:
-                return float(value)
-            except ValueError:
-                return 0.0
-    return 1.0
 
 
 def make_etag(*parts: object) -> str:

@@ -44,6 +44,7 @@ from django_objectstore.scope import get_current_scope
 from django_objectstore.storage import ObjectstoreStorage
 from django_objectstore.storage.files import SIZE_METADATA, uncompressed_size
 from django_objectstore.storage.storage import default_alias
+from django_objectstore.wire.accept_encoding import accepts_encoding
 from django_objectstore.wire.headers import ZSTD
 
 __all__ = ["INLINE_CONTENT_TYPES", "download"]
@@ -135,7 +136,7 @@ def _respond(
     key: str,
 ) -> HttpResponseBase:
     compressed = metadata.compression == ZSTD
-    passthrough = compressed and http.accepts_encoding(request.headers.get("Accept-Encoding"), ZSTD)
+    passthrough = compressed and accepts_encoding(request.headers.get("Accept-Encoding"), ZSTD)
     decompress = compressed and not passthrough
     etag = http.make_etag(name, metadata.time_created, metadata.size, passthrough)
     headers = _validator_headers(etag, metadata.time_created, vary=compressed)

@@ -11,7 +11,6 @@ from django_objectstore.http import (
     ByteRange,
     Precondition,
     RangeNotSatisfiable,
-    accepts_encoding,
     evaluate_preconditions,
     if_range_allows,
     make_etag,
@@ -55,23 +54,6 @@ def test_parse_range_beyond_the_end_is_not_satisfiable(header: str, size: int) -
 def test_byte_range_formats_content_range() -> None:
     assert ByteRange(10, 19).content_range(100) == "bytes 10-19/100"
     assert ByteRange(10, 19).length == 10
-
-
-@pytest.mark.parametrize(
-    ("header", "accepted"),
-    [
-        ("gzip, deflate, br, zstd", True),
-        ("zstd;q=0.5", True),
-        ("zstd;q=0", False),
-        ("gzip, *", True),
-        ("*;q=0", False),
-        ("*, zstd;q=0", False),
-        ("gzip", False),
-        (None, False),
-    ],
-)
-def test_accepts_encoding_honours_q_values(header: str | None, accepted: bool) -> None:
-    assert accepts_encoding(header, "zstd") is accepted
 
 
 def _evaluate(**headers: str) -> Precondition:
