@@ -99,9 +99,8 @@ class Channel:
                 method, self.path(key, endpoint), query=query, headers=all_headers, body=body
             )
         except ObjectstoreConnectionError as error:
-            raise ObjectstoreConnectionError(
-                f"{self.describe(method, key, endpoint)} failed: {error}"
-            ) from error
+            # The same class (a timeout stays a timeout), now naming the request.
+            raise type(error)(f"{self.describe(method, key, endpoint)} failed: {error}") from error
         status = response.status
         if status >= 400 and not (status == 404 and expected_missing):
             try:
