@@ -60,6 +60,7 @@ class Channel:
         self.label = f"{usecase.name}/{format_scopes(scopes)}/"
         """``usecase/scope/``: where this channel's objects live, as error messages say."""
         self._prefixes: dict[str, str] = {}
+        self._fixed_headers = credentials.fixed_headers()
 
     def path(self, key: str | None, endpoint: str = "objects") -> str:
         """The percent-encoded request path of ``key`` (or of the scope, for ``None``)."""
@@ -91,9 +92,13 @@ class Channel:
         A 404 is returned as a response when ``expected_missing``; a connection failure
         is re-raised as :class:`ObjectstoreConnectionError` naming the request.
         """
-        all_headers = self.credentials.headers(self.usecase.name, self.scopes)
-        if headers:
-            all_headers.update(headers)
+        fixed = self._fixed_headers
+        if fixed is None:
+            all_headers = self.credentials.headers(self.usecase.name, self.scopes)
+            if headers:
+                all_headers.update(headers)
+        else:  # built once per session: no token to refresh, no trace to continue
+            all_headers = {**fixed, **headers} if headers else fixed
         try:
             response = self.transport.request(
                 method, self.path(key, endpoint), query=query, headers=all_headers, body=body
