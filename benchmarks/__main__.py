@@ -1,7 +1,10 @@
-"""``python -m benchmarks [--only NAME] [args...]``: run every ``*_bench.py`` module.
+"""``python -m benchmarks [--quick] [--only NAME]``: every benchmark, one table per goal.
 
-Each benchmark module offers ``main(argv) -> int`` and prints its own table. Extra
-arguments are passed to each module (``--help`` of a module lists its own).
+The goals are those of issue 12 (client vs the official client, large transfers vs
+zstd's one-core limit, client memory, storage overhead); ``server_bench`` and
+``keepalive_bench`` print reference tables without goals. ``--quick`` runs everything
+with short rounds and small objects in well under a minute: it proves the benchmarks
+still run (what CI checks) and asserts nothing about time.
 """
 
 from __future__ import annotations
@@ -9,28 +12,38 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import time
 from pathlib import Path
+
+ORDER = ("client_bench", "storage_bench", "server_bench", "keepalive_bench")
 
 
 def discover() -> list[str]:
     here = Path(__file__).parent
-    return sorted(path.stem for path in here.glob("*_bench.py"))
+    found = {path.stem for path in here.glob("*_bench.py")}
+    return [name for name in ORDER if name in found] + sorted(found - set(ORDER))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--only", action="append", help="run only this benchmark (repeatable)")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    parser.add_argument("--quick", action="store_true", help="short runs for CI (< 60 s)")
     args, rest = parser.parse_known_args(argv)
     names = discover()
     if args.list:
         print("\n".join(names))
         return 0
-    selected = [name for name in names if not args.only or name in args.only]
+    if args.quick:
+        rest = [*rest, "--quick"]
+    started = time.monotonic()
     status = 0
-    for name in selected:
+    for name in names:
+        if args.only and name not in args.only:
+            continue
         module = importlib.import_module(f"benchmarks.{name}")
         status |= module.main(rest)
+    print(f"\n(all benchmarks took {time.monotonic() - started:.0f} s)")
     return status
 
 

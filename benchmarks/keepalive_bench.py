@@ -136,13 +136,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--setup", type=int, nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--run", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="1,000 rows: proves it runs")
     args, _ = parser.parse_known_args(argv)
+    if args.quick:
+        args.rows, args.scopes = [1000], 10
     if args.setup:
         setup(args.dir, *args.setup)
         return 0
     if args.run:
         print(json.dumps(run(args.dir)))
         return 0
+    print("\n## Keepalive (reference, no goal): objectstore_keepalive, embedded filesystem")
+    print("unit: seconds per run, rows per second, MiB")
     print(f"{'rows':>8} {'keepalive s':>12} {'rows/s':>9} {'peak RSS MiB':>13} {'setup s':>8}")
     for rows in args.rows:
         r = measure(rows, args.scopes)

@@ -18,6 +18,7 @@ import argparse
 import os
 import re
 import select
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -172,42 +173,47 @@ def _targets(
     return specs
 
 
-def run_all(args: argparse.Namespace) -> list[Result]:
-    """All servers run at once and are measured in turns; each keeps its best round.
+def _order(targets: list[Target], index: int) -> list[Target]:
+    """Every round measures every server; the order is reversed on odd rounds."""
+    return targets if index % 2 == 0 else list(reversed(targets))
 
-    Taking the best of interleaved rounds keeps the ratios meaningful on a machine
-    that is busy with other work.
-    """
+
+def run_all(args: argparse.Namespace) -> list[Result]:
+    """All servers run at once and are measured in interleaved rounds; medians count."""
     size = args.large_mib * MIB
     targets: list[Target] = []
+    samples: dict[str, dict[str, list[float]]] = {}
     with tempfile.TemporaryDirectory(prefix="objectstore-bench-") as root:
         try:
             for name, argv, env, paths in _targets(args, root):
                 process = ServerProcess(argv, env)
                 pool = urllib3.connection_from_url(process.url, maxsize=1, retries=False)
                 targets.append(Target(name, process, paths, pool, Result(name)))
+                samples[name] = {"small": [], "put": [], "get": [], "up": [], "down": []}
             for target in targets:  # warm up
                 small_ops(target.pool, target.paths["small_put"], target.paths["small_get"], 0.2)
-            for _ in range(args.rounds):
-                for t in targets:
+            for index in range(args.rounds):
+                for t in _order(targets, index):
                     ops, puts, gets = small_ops(
                         t.pool, t.paths["small_put"], t.paths["small_get"], args.seconds
                     )
-                    t.result.small_ops = max(t.result.small_ops, ops)
-                    t.result.put_ops = max(t.result.put_ops, puts)
-                    t.result.get_ops = max(t.result.get_ops, gets)
+                    samples[t.name]["small"].append(ops)
+                    samples[t.name]["put"].append(puts)
+                    samples[t.name]["get"].append(gets)
             for t in targets:
                 t.result.rss_small_mib = t.server.peak_rss_mib()
-            for _ in range(args.large_rounds):
-                for t in targets:
-                    t.result.upload_mbs = max(
-                        t.result.upload_mbs, upload(t.pool, t.paths["large_put"], size)
-                    )
-                    t.result.download_mbs = max(
-                        t.result.download_mbs, download(t.pool, t.paths["large_get"], size)
-                    )
+            for index in range(args.large_rounds):
+                for t in _order(targets, index):
+                    samples[t.name]["up"].append(upload(t.pool, t.paths["large_put"], size))
+                    samples[t.name]["down"].append(download(t.pool, t.paths["large_get"], size))
             for t in targets:
                 t.result.rss_large_mib = t.server.peak_rss_mib()
+                got = samples[t.name]
+                t.result.small_ops = statistics.median(got["small"])
+                t.result.put_ops = statistics.median(got["put"])
+                t.result.get_ops = statistics.median(got["get"])
+                t.result.upload_mbs = statistics.median(got["up"])
+                t.result.download_mbs = statistics.median(got["down"])
         finally:
             for t in targets:
                 t.pool.close()
@@ -233,22 +239,29 @@ def print_table(results: list[Result], large_mib: int) -> None:
             f" {r.download_mbs:>9.0f} {r.download_mbs / base.download_mbs:>5.0%}"
             f" {r.rss_small_mib:>7.0f}Mi {r.rss_large_mib:>7.0f}Mi"
         )
-    print("(best of interleaved rounds; RSS is the server process's peak, VmHWM)")
+    print(
+        "(medians of interleaved rounds, order reversed on odd rounds; ops/s counts PUTs "
+        "and GETs; RSS is the server process's peak, VmHWM; the memory backend holds the "
+        "one large object it is measured with; reference only, no goal)"
+    )
 
 
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.server_bench")
-    parser.add_argument("--seconds", type=float, default=1.5, help="length of a small-object round")
-    parser.add_argument("--rounds", type=int, default=3, help="small-object rounds per server")
+    parser.add_argument("--seconds", type=float, default=1.0, help="length of a small-object round")
+    parser.add_argument("--rounds", type=int, default=5, help="small-object rounds per server")
     parser.add_argument(
-        "--large-rounds", type=int, default=2, help="large-object rounds per server"
+        "--large-rounds", type=int, default=5, help="large-object rounds per server"
     )
+    parser.add_argument("--quick", action="store_true", help="short rounds: proves it runs")
     parser.add_argument("--large-mib", type=int, default=256, help="large object size in MiB")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    args, _ = parser().parse_known_args(argv)
+    if args.quick:
+        args.seconds, args.rounds, args.large_rounds, args.large_mib = 0.2, 2, 2, 8
     print_table(run_all(args), args.large_mib)
     return 0
 

@@ -1,32 +1,37 @@
-"""Storage overhead: ObjectstoreStorage save+open vs the raw client on the same server.
+"""Storage overhead: ``ObjectstoreStorage`` save+open against the raw client, interleaved.
 
-One server process (memory backend, so the numbers measure our code, not the disk)
-serves both; each round saves a payload and reads it back whole:
+One server process (``benchmarks.sink_server``: our server, memory backend) serves
+both. Both sides overwrite one key (the storage with ``key_mode="name"`` and
+``allow_overwrite``), so the server holds two objects, whatever the run's length.
+Operations: one save+open = ``storage.save(name, ContentFile)`` then
+``storage.open(name).read()``; the raw client does ``session.put`` of the same object
+(the filename, content type and recorded size the storage writes) then
+``session.get(key).payload.read()``. Goal: the storage adds <= 5 %.
 
-- ``client``: ``session.put(bytes, ...)`` with the filename, content type and size the
-  storage records, then ``session.get(key).payload.read()``;
-- ``storage``: ``storage.save(name, ContentFile)`` then ``storage.open(name).read()``
-  through the same kind of client, plus what the storage adds (names, scope checks,
-  filename and content type, recorded size);
-- ``filesystem``: Django's ``FileSystemStorage`` on a temporary directory, for scale.
-
-Rounds alternate between the contenders and the best of several rounds counts, which
-keeps a busy machine's noise out of the ratio. Goal: storage overhead <= 10 %.
-
-``python -m benchmarks.storage_bench [--seconds 2] [--large-mib 16]``
+``python -m benchmarks.storage_bench [--quick]``
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import tempfile
-import time
+import sys
 from collections.abc import Callable
 
-from benchmarks.support import start_server
+from benchmarks.support import (
+    DATA_NOTE,
+    MIB,
+    JsonStream,
+    Row,
+    Settings,
+    interleaved,
+    json_block,
+    json_lines,
+    machine,
+    print_table,
+    rate,
+)
 
-MIB = 1024 * 1024
 
 
 def _configure_django() -> None:
@@ -46,101 +51,101 @@ def _configure_django() -> None:
         django.setup()
 
 
-def _rate(round_trip: Callable[[], None], seconds: float) -> float:
-    """Round trips per second over about ``seconds``."""
-    done = 0
-    started = time.perf_counter()
-    deadline = started + seconds
-    while time.perf_counter() < deadline:
-        round_trip()
-        done += 1
-    return done / (time.perf_counter() - started)
-
-
-def _measure(
-    url: str, tmp: str, size: int, compression: str, seconds: float, rounds: int
-) -> dict[str, float]:
-    """Best round trips per second of the three contenders for one payload."""
+def _pair(url: str, payload: bytes, compression: str) -> tuple[Callable[[], None], ...]:
     from django.core.files.base import ContentFile
-    from django.core.files.storage import FileSystemStorage
 
-    from django_objectstore.client import Client
+    from django_objectstore.client import Client, Usecase
     from django_objectstore.storage import ObjectstoreStorage
     from django_objectstore.storage.files import SIZE_METADATA
 
-    payload = os.urandom(size)
-    client = Client(url)
-    session = client.session("bench", org=1)
-    storage = ObjectstoreStorage(base_url=url, usecase="bench", compression=compression)
-    files = FileSystemStorage(location=tmp)
+    size = len(payload)
+    session = Client(url).session(Usecase("bench", compression=compression), org=1)  # type: ignore[arg-type]
+    storage = ObjectstoreStorage(
+        base_url=url,
+        usecase="bench",
+        compression=compression,
+        key_mode="name",
+        allow_overwrite=True,
+    )
 
     def raw() -> None:
-        # The same object the storage writes: its filename, content type and size.
         key = session.put(
             payload,
-            compression=compression,  # type: ignore[arg-type]
+            key="raw-report.jsonl",
             content_type="application/octet-stream",
-            filename="report.bin",
+            filename="report.jsonl",
             metadata={SIZE_METADATA: str(size)},
         )
         result = session.get(key)
-        assert result is not None and len(result.payload.read()) == size
+        assert result is not None
+        with result:
+            assert len(result.payload.read()) == size
 
     def stored() -> None:
-        name = storage.save("org=1/report.bin", ContentFile(payload))
+        name = storage.save("org=1/report.jsonl", ContentFile(payload))
         with storage.open(name) as handle:
             assert len(handle.read()) == size
 
-    def local() -> None:
-        name = files.save("report.bin", ContentFile(payload))
-        with files.open(name) as handle:
-            assert len(handle.read()) == size
-        files.delete(name)
+    return raw, stored
 
-    best = {"client": 0.0, "storage": 0.0, "filesystem": 0.0}
-    for _ in range(rounds):
-        for name, fn in (("client", raw), ("storage", stored), ("filesystem", local)):
-            best[name] = max(best[name], _rate(fn, seconds / rounds))
-    client.close()
-    return best
+
+def run(settings: Settings) -> None:
+    from benchmarks.server_bench import ServerProcess
+
+    large = settings.storage_large_mib * MIB
+    cases = [
+        ("1 KiB JSON lines, zstd (default)", json_lines(1024, seed=5), "zstd"),
+        ("1 KiB random, uncompressed", os.urandom(1024), "none"),
+        (
+            f"{settings.storage_large_mib} MiB JSON lines, zstd (default)",
+            JsonStream(large, json_block()).read(large),
+            "zstd",
+        ),
+    ]
+    server = ServerProcess([sys.executable, "-m", "benchmarks.sink_server"], dict(os.environ))
+    rows = []
+    try:
+        for label, payload, compression in cases:
+            raw, stored = _pair(server.url, payload, compression)
+            raw(), stored()  # warm up
+            results = interleaved(
+                [
+                    ("client", lambda raw=raw: rate(raw, settings.seconds)),
+                    ("storage", lambda stored=stored: rate(stored, settings.seconds)),
+                ],
+                settings.rounds,
+            )
+            # Overhead: how much longer a storage operation takes than the client's.
+            rows.append(
+                Row(label, results["client"], results["storage"], 0.05, higher_is_better=False)
+            )
+    finally:
+        server.stop()
+    print_table(
+        "Storage save+open over the raw client put+get",
+        "operations per second (one operation = save then open+read, or put then get+read)",
+        ("raw client", "storage"),
+        rows,
+        [
+            "backend: benchmarks.sink_server, our server with the memory backend (one key "
+            "per side, overwritten)",
+            "ratio: raw client ops/s over storage ops/s, minus 1 = the storage's overhead",
+            f"{settings.rounds} interleaved rounds of {settings.seconds:g} s per side",
+        ],
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=2.0)
-    parser.add_argument("--large-mib", type=int, default=16)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="short rounds: proves it runs")
     args, _ = parser.parse_known_args(argv)
+    settings = Settings.quick_mode() if args.quick else Settings()
     _configure_django()
-
-    cases = (
-        ("1 KiB, none", 1024, "none"),
-        ("1 KiB, zstd", 1024, "zstd"),
-        (f"{args.large_mib} MiB, none", args.large_mib * MIB, "none"),
-    )
-    with tempfile.TemporaryDirectory() as tmp:
-        process, url = start_server(tmp, "memory")
-        try:
-            results = {
-                label: _measure(url, tmp, size, compression, args.seconds, args.rounds)
-                for label, size, compression in cases
-            }
-        finally:
-            process.terminate()
-            process.wait()
-
-    print("\nStorage save+open vs raw client put+get (same server, memory backend)")
-    print(
-        f"{'payload':<16}{'client/s':>11}{'storage/s':>11}{'overhead':>10}{'FileSystemStorage/s':>21}"
-    )
-    for label, best in results.items():
-        overhead = best["client"] / best["storage"] - 1 if best["storage"] else float("inf")
-        print(
-            f"{label:<16}{best['client']:>11.1f}{best['storage']:>11.1f}"
-            f"{overhead:>9.1%}{best['filesystem']:>21.1f}"
-        )
+    print(f"\n# storage_bench on {machine()}")
+    print(DATA_NOTE)
+    run(settings)
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

@@ -169,6 +169,13 @@ class Credentials:
         self._static_auth = f"Bearer {token}" if isinstance(token, str) else None
         self._trace_headers = trace_headers
 
+    def fixed_headers(self) -> dict[str, str] | None:
+        """The headers of every request when they never change (no signing key, no
+        traces), so a session can build them once; ``None`` otherwise."""
+        if self._tokens is not None or self._trace_headers is not None:
+            return None
+        return {h.AUTH: self._static_auth} if self._static_auth is not None else {}
+
     def headers(self, usecase: str, scopes: Scopes) -> dict[str, str]:
         """A fresh dict with the auth (and trace) headers for one request."""
         if self._tokens is not None:

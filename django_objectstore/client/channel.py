@@ -60,6 +60,7 @@ class Channel:
         self.label = f"{usecase.name}/{format_scopes(scopes)}/"
         """``usecase/scope/``: where this channel's objects live, as error messages say."""
         self._prefixes: dict[str, str] = {}
+        self._fixed_headers = credentials.fixed_headers()
 
     def path(self, key: str | None, endpoint: str = "objects") -> str:
         """The percent-encoded request path of ``key`` (or of the scope, for ``None``)."""
@@ -91,17 +92,20 @@ class Channel:
         A 404 is returned as a response when ``expected_missing``; a connection failure
         is re-raised as :class:`ObjectstoreConnectionError` naming the request.
         """
-        all_headers = self.credentials.headers(self.usecase.name, self.scopes)
-        if headers:
-            all_headers.update(headers)
+        fixed = self._fixed_headers
+        if fixed is None:
+            all_headers = self.credentials.headers(self.usecase.name, self.scopes)
+            if headers:
+                all_headers.update(headers)
+        else:  # built once per session: no token to refresh, no trace to continue
+            all_headers = {**fixed, **headers} if headers else fixed
         try:
             response = self.transport.request(
                 method, self.path(key, endpoint), query=query, headers=all_headers, body=body
             )
         except ObjectstoreConnectionError as error:
-            raise ObjectstoreConnectionError(
-                f"{self.describe(method, key, endpoint)} failed: {error}"
-            ) from error
+            # The same class (a timeout stays a timeout), now naming the request.
+            raise type(error)(f"{self.describe(method, key, endpoint)} failed: {error}") from error
         status = response.status
         if status >= 400 and not (status == 404 and expected_missing):
             try:

@@ -52,9 +52,11 @@ class Client:
     ``embedded:///dir`` (the server core in process, objects in a directory) or
     ``memory://name`` (in process, in memory). ``retries``: connection attempts retried
     before any byte is sent (started requests are never retried: a streamed body cannot
-    be rewound). ``timeout_ms``: read timeout (time between received bytes; ``None`` =
-    wait). The connect/write timeout is 10 s. ``connection_kwargs``: passed to the
-    urllib3 pool (``maxsize`` (default 10), ``headers``, TLS options, ``timeout``...).
+    be rewound). ``timeout_ms``: read timeout (the longest wait for the next byte of a
+    response); ``None`` means the default, 60 s, and ``float("inf")`` waits for ever. A
+    timeout raises :class:`ObjectstoreTimeoutError`. The connect/write timeout is 10 s.
+    ``connection_kwargs``: passed to the urllib3 pool (``maxsize`` (default 10),
+    ``headers``, TLS options, ``timeout``...).
     ``metrics_backend``: receives latency/size metrics. ``token``: a :class:`SecretKey`
     (tokens are minted per usecase and scope and cached) or a fixed JWT string
     (``token_generator`` is accepted as the same thing). ``propagate_traces``: add

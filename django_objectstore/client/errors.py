@@ -64,6 +64,13 @@ class ObjectstoreConnectionError(RequestError, ConnectionError):
     """
 
 
+class ObjectstoreTimeoutError(ObjectstoreConnectionError, TimeoutError):
+    """The server sent nothing for longer than the read timeout (``timeout_ms``).
+
+    Its message names the URL and the timeout. Also a builtin :class:`TimeoutError`.
+    """
+
+
 _BY_STATUS: dict[int, type[RequestError]] = {
     401: Unauthorized,
     403: Forbidden,

@@ -31,11 +31,10 @@ from django_objectstore.client.multipart import (
 from django_objectstore.client.object_io import (
     choose_encoding,
     get_response,
-    known_length,
+    plan_upload,
     range_header,
     record_put,
     stored_key,
-    upload_body,
 )
 from django_objectstore.client.presign import presign_query
 from django_objectstore.client.transports import Transport
@@ -115,7 +114,7 @@ class Session:
         threshold for this call, ``"none"`` disables it.
         """
         check_source(contents)
-        encoding, compress_here = choose_encoding(
+        encoding, compress_here, may_skip = choose_encoding(
             self.usecase, compression, compress, precompressed
         )
         headers = self.channel.write_headers(
@@ -144,18 +143,21 @@ class Session:
                 filename=filename,
             )
         metrics = self.channel.metrics("put")
-        body, counter = upload_body(contents, compress_here)
-        length = known_length(contents) if counter is not None and not compress_here else None
-        if length is not None:
+        plan = plan_upload(contents, encoding, compress_here, may_skip, content_type)
+        if plan.encoding != encoding:
+            del headers[h.CONTENT_ENCODING]  # zstd would not help: stored as it is
+        if plan.length is not None:
             # A declared length instead of chunked encoding: servers take it in one read.
-            headers["content-length"] = str(length)
+            headers["content-length"] = str(plan.length)
         try:
             return stored_key(
-                self.channel.send("PUT" if key else "POST", key or None, headers=headers, body=body)
+                self.channel.send(
+                    "PUT" if key else "POST", key or None, headers=headers, body=plan.body
+                )
             )
         finally:
             if metrics is not None:
-                record_put(metrics, contents, body, counter, encoding, compress_here)
+                record_put(metrics, plan, precompressed is not None)
                 metrics.finish()
 
     def get(

@@ -1,8 +1,9 @@
-"""Default timeouts survive a server that reads a large upload slowly.
+"""Timeouts: a slow reader does not fail an upload; a silent server fails the call.
 
 urllib3 applies the connect timeout to every write of the request body. The official
 client's 100 ms connect timeout therefore fails as soon as a server stops reading for a
-moment; this client's defaults must not.
+moment; this client's defaults must not. A server that accepts and never answers must
+fail the call within the read timeout, which is finite by default.
 """
 
 from __future__ import annotations
@@ -11,12 +12,20 @@ import contextlib
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 import urllib3
 
-from django_objectstore.client import Client, ObjectstoreConnectionError, Usecase
+from django_objectstore.client import (
+    Client,
+    ObjectstoreConnectionError,
+    ObjectstoreTimeoutError,
+    Usecase,
+)
+from django_objectstore.client.transports import HttpTransport
+from django_objectstore.client.transports.http import DEFAULT_READ_TIMEOUT
 
 SIZE = 64 * 1024 * 1024
 PAUSE_EVERY = 16 * 1024 * 1024
@@ -111,3 +120,79 @@ def test_the_official_100ms_connect_timeout_fails_on_the_same_upload(
     with pytest.raises(ObjectstoreConnectionError, match="PUT attachments/org=1/slow"):
         session.put(bytes(SIZE), key="slow", compression="none")
     assert slow_reader.received == []
+
+
+class SilentServer:
+    """Accepts connections, reads what arrives, and never answers."""
+
+    def __init__(self) -> None:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(8)
+        self.listener.settimeout(5)  # every wait of the thread is bounded
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.accepted = threading.Event()
+        self.stopped = threading.Event()
+        self.connections: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                continue  # accept timed out (or the listener closed): check stopped
+            self.connections.append(conn)
+            self.accepted.set()
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.listener.close()
+        self.thread.join(10)
+        for conn in self.connections:
+            conn.close()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[SilentServer]:
+    server = SilentServer()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize("operation", ["get", "put", "head"])
+def test_a_server_that_never_answers_fails_the_call_within_timeout_ms(
+    silent_server: SilentServer, operation: str
+) -> None:
+    session = Client(silent_server.url, timeout_ms=300).session(Usecase("attachments"), org=1)
+    calls = {
+        "get": lambda: session.get("k"),
+        "put": lambda: session.put(b"payload", key="k"),
+        "head": lambda: session.head("k"),
+    }
+    started = time.monotonic()
+    with pytest.raises(ObjectstoreTimeoutError) as caught:
+        calls[operation]()
+    elapsed = time.monotonic() - started
+    assert silent_server.accepted.is_set()
+    assert 0.25 <= elapsed < 5
+    message = str(caught.value)
+    assert f"{silent_server.url}/v1/objects/attachments/org=1/k" in message
+    assert "0.3 s" in message
+    assert isinstance(caught.value, ObjectstoreConnectionError)
+    assert caught.value.status is None
+
+
+def test_the_default_read_timeout_is_finite_and_timeout_ms_overrides_it() -> None:
+    default = Client("http://127.0.0.1:9")
+    assert isinstance(default.transport, HttpTransport)
+    assert default.transport.read_timeout == DEFAULT_READ_TIMEOUT == 60.0
+    assert default.transport.pool.timeout.read_timeout == 60.0
+    assert default.transport.pool.timeout.connect_timeout == 10.0
+    custom = Client("http://127.0.0.1:9", timeout_ms=1500)
+    assert custom.transport.pool.timeout.read_timeout == 1.5  # type: ignore[attr-defined]
+    unlimited = Client("http://127.0.0.1:9", timeout_ms=float("inf"))
+    assert unlimited.transport.pool.timeout.read_timeout is None  # type: ignore[attr-defined]

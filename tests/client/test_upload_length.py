@@ -1,4 +1,4 @@
-"""Seekable uncompressed uploads declare their length instead of being chunked."""
+"""Uploads of known size declare their length; large compressed and unsized ones stream."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from django_objectstore.client import Client
+from django_objectstore.client.compression import ONE_SHOT_LIMIT
 from django_objectstore.server import (
     App,
     AuthConfig,
@@ -58,12 +59,29 @@ def test_seekable_file_without_compression_is_sent_with_content_length(
     assert result.payload.read() == (b"0123456789" * 10_000)[10:]
 
 
-def test_compressed_and_unsized_uploads_stay_chunked(
+def test_small_compressed_uploads_are_sent_in_one_shot_with_content_length(
     recording: tuple[RecordingApp, Client],
 ) -> None:
     app, client = recording
     session = client.session("files", org=1)
-    session.put(io.BytesIO(b"x" * 5000), compression="zstd")
+    key = session.put(io.BytesIO(b"x" * 5000), compression="zstd")
+    length, chunked = app.framing[-1]
+    assert chunked is None and length is not None and int(length) < 100
+    result = session.get(key)
+    assert result is not None and result.payload.read() == b"x" * 5000
+
+
+def test_large_compressed_and_unsized_uploads_stay_chunked(
+    recording: tuple[RecordingApp, Client],
+) -> None:
+    app, client = recording
+    session = client.session("files", org=1)
+    large = b"0123456789abcdef" * (ONE_SHOT_LIMIT // 16 + 1)
+    key = session.put(io.BytesIO(large), compression="zstd")
+    assert app.framing[-1] == (None, "chunked")
+    result = session.get(key)
+    assert result is not None and result.payload.read() == large
+    session.put(iter([b"a" * 5000, b"b" * 5000]), compression="zstd")
     assert app.framing[-1] == (None, "chunked")
     session.put(iter([b"a", b"b"]), compression="none")
     assert app.framing[-1] == (None, "chunked")

@@ -5,9 +5,11 @@ request is sent, which includes each write of the request body (and Python's
 ``sendall`` counts it for the whole buffer, not per byte sent). A short connect timeout
 (the official client's 100 ms) therefore aborts large uploads whenever the server
 reads slowly for a moment. The default here is 10 s for connecting and for each write
-of at most 256 KiB (bodies are sent in such pieces), and no read timeout
-(``timeout_ms`` sets it): a dead server is still detected, but an upload never fails
-merely because the peer paused reading.
+of at most 256 KiB (bodies are sent in such pieces). The read timeout (the longest wait
+for the next byte of a response) is ``timeout_ms``, by default 60 s
+(:data:`DEFAULT_READ_TIMEOUT`), so a server that accepts and never answers fails the
+call with :class:`ObjectstoreTimeoutError` instead of hanging it; ``docs/client.md``
+says why 60 s.
 """
 
 from __future__ import annotations
@@ -18,13 +20,15 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 import urllib3
-from urllib3.exceptions import ClosedPoolError
+from urllib3.exceptions import ClosedPoolError, ReadTimeoutError
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from django_objectstore.client.errors import ObjectstoreConnectionError
+from django_objectstore.client.errors import ObjectstoreConnectionError, ObjectstoreTimeoutError
 from django_objectstore.client.transports.base import RequestBody
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_READ_TIMEOUT = 60.0
+"""Seconds without a byte of the response before a call fails (``timeout_ms=None``)."""
 DEFAULT_POOL_SIZE = 10
 _DRAIN_LIMIT = 64 * 1024
 _UPLOAD_BLOCK = 256 * 1024
@@ -34,16 +38,20 @@ _FILE_BLOCK = 64 * 1024  # see compression.CHUNK_SIZE
 class HttpResponse:
     """A urllib3 response, streamed; ``close()`` returns the connection to the pool."""
 
-    __slots__ = ("_raw", "headers", "status")
+    __slots__ = ("_raw", "_transport", "_url", "headers", "status")
 
-    def __init__(self, raw: urllib3.BaseHTTPResponse) -> None:
+    def __init__(self, raw: urllib3.BaseHTTPResponse, transport: HttpTransport, url: str) -> None:
         self._raw = raw
+        self._transport = transport
+        self._url = url
         self.status = raw.status
         self.headers: Mapping[str, str] = raw.headers
 
     def read(self, n: int = -1, /) -> bytes:
         try:
             return self._raw.read(None if n < 0 else n, decode_content=False)
+        except ReadTimeoutError as error:
+            raise self._transport.timeout_error(self._url, "the rest of the response") from error
         except Urllib3Error as error:
             raise ObjectstoreConnectionError(f"connection lost while reading: {error}") from error
 
@@ -76,15 +84,20 @@ class HttpTransport:
         headers: Mapping[str, str] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.path_prefix = urlsplit(base_url).path.rstrip("/")
+        parts = urlsplit(base_url)
+        self.path_prefix = parts.path.rstrip("/")
+        self._origin = f"{parts.scheme}://{parts.netloc}"
         self._lock = threading.Lock()
+        if timeout_ms is None:
+            read_timeout: float | None = DEFAULT_READ_TIMEOUT
+        elif timeout_ms == float("inf"):
+            read_timeout = None  # asked for explicitly: wait for ever
+        else:
+            read_timeout = timeout_ms / 1000
         kwargs: dict[str, Any] = {
             "maxsize": DEFAULT_POOL_SIZE,
             "block": False,
-            "timeout": urllib3.Timeout(
-                connect=DEFAULT_CONNECT_TIMEOUT,
-                read=None if timeout_ms is None else timeout_ms / 1000,
-            ),
+            "timeout": urllib3.Timeout(connect=DEFAULT_CONNECT_TIMEOUT, read=read_timeout),
             "retries": urllib3.Retry(
                 total=None, connect=retries, read=0, redirect=0, status=0, other=0
             ),
@@ -102,6 +115,23 @@ class HttpTransport:
         self._pool_kwargs = kwargs
         self._pool_size: int = kwargs["maxsize"]
         self.pool = urllib3.connection_from_url(base_url, **kwargs)
+        timeout = kwargs["timeout"]
+        limit = timeout.read_timeout if isinstance(timeout, urllib3.Timeout) else timeout
+        self.read_timeout: float | None = limit if isinstance(limit, int | float) else None
+        """Seconds without a response byte before a call fails; ``None``: no limit."""
+
+    def timeout_error(self, url: str, waiting_for: str) -> ObjectstoreTimeoutError:
+        """The error for a read timeout on ``url`` (its path), naming the URL and the limit.
+
+        The query string is left out: it may carry a token.
+        """
+        seconds = self.read_timeout
+        limit = f"{seconds:g} s" if isinstance(seconds, int | float) else "the read timeout"
+        where = self._origin + url.partition("?")[0]
+        return ObjectstoreTimeoutError(
+            f"no data from {where} within {limit} (read timeout, set by timeout_ms) "
+            f"while waiting for {waiting_for}"
+        )
 
     def request(
         self,
@@ -139,7 +169,7 @@ class HttpTransport:
                     preload_content=False,
                     decode_content=False,
                 )
-                return HttpResponse(raw)
+                return HttpResponse(raw, self, url)
             except ClosedPoolError as error:
                 # Replaced by a larger pool (see ensure_pool_size) before a connection
                 # was taken from it: nothing was sent, so the larger pool takes over.
@@ -148,6 +178,8 @@ class HttpTransport:
                 pool = self.pool
             except Urllib3Error as error:
                 reason = getattr(error, "reason", None) or error
+                if isinstance(reason, ReadTimeoutError):
+                    raise self.timeout_error(url, "the response") from error
                 raise ObjectstoreConnectionError(f"connection error: {reason}") from error
 
     def ensure_pool_size(self, size: int) -> None:
