@@ -33,7 +33,6 @@ from benchmarks.support import (
 )
 
 
-
 def _configure_django() -> None:
     import django
     from django.conf import settings
