@@ -112,7 +112,6 @@ SILENT = (
 )
 
 
-@pytest.mark.xfail(strict=True, reason=SILENT)
 def test_startup_logs_the_effective_configuration_without_secrets(logged: LoggedRun) -> None:
     assert str(logged.server.root) in logged.log, logged.log
     assert KID in logged.log
@@ -122,7 +121,6 @@ def test_startup_logs_the_effective_configuration_without_secrets(logged: Logged
     assert "PRIVATE KEY" not in logged.log
 
 
-@pytest.mark.xfail(strict=True, reason=SILENT)
 def test_each_request_logs_one_access_line_with_path_but_no_query(logged: LoggedRun) -> None:
     lines = logged.log.splitlines()
     for sent in logged.requests:
@@ -130,7 +128,9 @@ def test_each_request_logs_one_access_line_with_path_but_no_query(logged: Logged
             rf"\b{sent.method}\b.*{re.escape(sent.path)}(?![^\s\"']).*\b{sent.status}\b"
         )
         access = [line for line in lines if pattern.search(line)]
-        assert len(access) == 1, (sent, access)
+        # Two requests may share method, path and status (a GET with os_auth and one
+        # pre-signed): one line each.
+        assert len(access) == logged.requests.count(sent), (sent, access)
         assert not any(sent.path + "?" in line for line in lines), sent
 
 

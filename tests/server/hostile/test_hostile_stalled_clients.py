@@ -156,13 +156,11 @@ STALL_REASON = (
 )
 
 
-@pytest.mark.xfail(strict=True, reason=STALL_REASON)
 def test_health_answers_within_a_second_while_200_uploads_stall(stalled_uploads: Load) -> None:
     print(f"/health latency under {CLIENTS} stalled uploads: {stalled_uploads.health}")
     assert stalled_uploads.health is not None and stalled_uploads.health < WITHIN
 
 
-@pytest.mark.xfail(strict=True, reason=STALL_REASON)
 def test_put_and_get_answer_within_a_second_while_200_uploads_stall(
     stalled_uploads: Load,
 ) -> None:
@@ -184,7 +182,6 @@ def test_health_put_and_get_answer_within_a_second_while_200_clients_send_slow_h
     assert slow_headers.open_clients == slow_headers.clients
 
 
-@pytest.mark.xfail(strict=True, reason=STALL_REASON)
 def test_health_put_and_get_answer_within_a_second_with_stalled_and_slow_clients(
     stalled_and_slow: Load,
 ) -> None:
@@ -199,11 +196,6 @@ IDLE_GRACE = 4.0
 """Seconds beyond the idle timeout the server may take to abort the upload."""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="no body idle timeout: a stalled upload waits forever (OS__HTTP__BODY_IDLE_TIMEOUT"
-    " is not implemented)",
-)
 def test_stalled_upload_is_aborted_after_the_body_idle_timeout(
     server_factory: ServerFactory,
 ) -> None:

@@ -17,8 +17,6 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from .hostile_support import (
     ServerProcess,
     files_under,
@@ -80,10 +78,6 @@ def _assert_aborted(server: ServerProcess, path: str, before: set[Path]) -> None
     assert server.healthy()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="asgi _read_all hands a body cut short by http.disconnect to the core as complete",
-)
 def test_short_content_length_body_keeps_the_previous_object(server: ServerProcess) -> None:
     path = _put_original(server)
     before = files_under(server.root)
@@ -131,10 +125,6 @@ def test_chunked_body_cut_inside_a_chunk_keeps_the_previous_object(
     _assert_aborted(server, path, before)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="asgi _read_all hands a body cut short by http.disconnect to the core as complete",
-)
 def test_short_content_length_body_of_a_new_key_stores_nothing(server: ServerProcess) -> None:
     path = object_path(f"new-{uuid.uuid4().hex}")
     before = files_under(server.root)
