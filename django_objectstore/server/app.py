@@ -3,11 +3,16 @@
 ``create_app(config)`` (also importable from :mod:`django_objectstore.server`) is the
 entry point used by the HTTP runner, the pytest plugin, the client's in-process
 transports and ``manage.py objectstore_server``.
+
+Why a request failed is logged here: 4xx causes at DEBUG, 5xx at WARNING (unexpected
+exceptions at ERROR with the traceback), with the method and path but never the query
+string or headers, which carry tokens and signatures.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 from django_objectstore import __version__
@@ -24,6 +29,18 @@ from django_objectstore.server.protocol.routing import HEALTH_PATHS, check_route
 
 SERVER_HEADER = ("server", f"objectstore/{__version__} (django-objectstore)")
 logger = logging.getLogger(__name__)
+
+_SECRETS = re.compile(
+    r"(?i)((?:os_auth|os_sig|authorization|x-os-auth)\s*[=:]\s*(?:bearer\s+)?|bearer\s+)"
+    r"(?!<|bearer\s)[^\s&;,)]+"
+    r"|eyJ[\w-]*\.[\w-]+\.[\w-]*"
+)
+
+
+def redact(text: str) -> str:
+    """``text`` with anything shaped like a token or a signature replaced, for logs."""
+    return _SECRETS.sub(lambda m: f"{m[1] or ''}[redacted]", text)
+
 
 BATCH_WORKERS = 8
 """Threads executing batch operations, shared by every batch request of one app."""
@@ -47,12 +64,22 @@ class App:
         try:
             response = self._dispatch(request)
         except ProtocolError as error:
+            level = logging.WARNING if error.status >= 500 else logging.DEBUG
+            if logger.isEnabledFor(level):
+                logger.log(
+                    level,
+                    "%s %s: %d %s",
+                    request.method,
+                    redact(request.path),
+                    error.status,
+                    redact("; ".join([error.detail, *error.causes]) or "(no detail)"),
+                )
             response = error.to_response()
         except ConnectionError:
             raise  # the client went away mid-request: nobody to answer
         except Exception:
             # Backend failures are a 500 with a JSON error body, like the real server.
-            logger.exception("error while handling %s %s", request.method, request.path)
+            logger.exception("error while handling %s %s", request.method, redact(request.path))
             response = ProtocolError(500, "service error: internal error").to_response()
         response.headers.append(SERVER_HEADER)
         return response

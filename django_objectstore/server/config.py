@@ -61,8 +61,33 @@ class UsecaseConfig:
 
 
 @dataclass
+class HttpConfig:
+    """Limits of the HTTP layer; the real server keeps its ``http`` settings here too."""
+
+    body_idle_timeout: timedelta = timedelta(seconds=30)
+    """How long a request body may send nothing before the upload is aborted (nothing is
+    stored) and the connection closed. Only time spent waiting for the client counts."""
+    header_timeout: timedelta = timedelta(seconds=30)
+    """How long a client may take to send a request's line and headers (hyper's
+    ``header_read_timeout`` default) before the connection is closed."""
+
+
+LogLevel = Literal["trace", "debug", "info", "warn", "error", "off"]
+
+
+@dataclass
+class LoggingConfig:
+    level: LogLevel = "info"
+    """Minimum level written to stderr; ``trace`` logs like ``debug``, ``off`` silences."""
+    format: Literal["auto", "pretty", "simplified", "json"] = "auto"
+    """Accepted for compatibility with the real server; the output is always plain text."""
+
+
+@dataclass
 class ServerConfig:
     http_addr: str = "0.0.0.0:8888"
+    http: HttpConfig = field(default_factory=HttpConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
     usecases: dict[str, UsecaseConfig] = field(default_factory=dict)

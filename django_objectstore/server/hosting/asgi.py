@@ -3,15 +3,27 @@
 The core (``App.handle``) blocks on storage I/O, so it runs in a worker thread while the
 event loop moves bytes:
 
-- The request body reaches the core as a :class:`~.messages.BodyReader` whose ``read``
+- The body is read on the event loop first, up to :data:`PREFETCH_BODY` bytes. A body
+  that ends within that reaches the core whole (:class:`~.messages.BytesBody`) and runs
+  in the ``executor`` pool (or on the loop with ``inline``); a thread is never held
+  waiting for a slow client to send a small body.
+- A longer body streams: the core gets a :class:`~.messages.BodyReader` whose ``read``
   asks the event loop for the next ``http.request`` message only when its buffer is
-  empty. uvicorn stops reading the socket while a message is waiting, so a 1 GiB upload
-  holds a few dozen KiB at a time and a slow backend slows the client down.
-- Small bodies (a ``content-length`` up to :data:`SMALL_BODY`) are read on the loop
-  before the core runs, which saves a thread hop per request.
+  empty, running in the separate ``uploads`` pool, so stalled uploads cannot starve
+  other requests. uvicorn stops reading the socket while a message is waiting, so a
+  1 GiB upload holds a few dozen KiB at a time and a slow backend slows the client down.
+- Every wait for body bytes is bounded by ``body_idle_timeout``. A body that stops early
+  (the client disconnects before its declared length or final chunk) or goes idle for
+  that long is an aborted upload: the reader raises :class:`ClientDisconnected` (or its
+  subclass :class:`BodyIdleTimeout`) in the core, which stores nothing. A timed-out
+  client gets ``408`` and the connection is closed.
+- ``/health`` and ``/ready`` are answered on the event loop, never queued behind workers.
 - The response body iterator runs in the worker thread a batch at a time; each batch is
   sent (and awaited, which is uvicorn's backpressure) before the next is read.
 - The response is closed when it has been sent, when the client goes away, or on error.
+- One access-log line per request (logger ``django_objectstore.server.access``, level
+  INFO): client, method, path without the query string (which may hold ``os_auth`` or
+  ``os_sig``), status, response bytes and duration.
 
 Request header names are kept as sent (ASGI lowercases them, and ``_`` survives, unlike
 in WSGI where ``x-snme-my_key`` and ``x-snme-my-key`` collide). The path is ASGI's
@@ -21,25 +33,40 @@ in WSGI where ``x-snme-my_key`` and ``x-snme-my-key`` collide). The path is ASGI
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from django_objectstore import __version__
-from django_objectstore.server.messages import BodyReader, BytesBody, Headers, Request, Response
+from django_objectstore.server.messages import BytesBody, Headers, Request, Response
+from django_objectstore.server.protocol.routing import HEALTH_PATHS
 
 logger = logging.getLogger(__name__)
+access_logger = logging.getLogger("django_objectstore.server.access")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-SMALL_BODY = 256 * 1024
-"""Request bodies up to this ``content-length`` are read before the core runs."""
+PREFETCH_BODY = 256 * 1024
+"""Request body bytes read on the event loop before the core runs; a body that ends
+within them reaches the core whole."""
 PREFETCH = 256 * 1024
 """Response bytes gathered per thread hop (and sent as one ASGI message)."""
+BODY_IDLE_TIMEOUT = 30.0
+"""Seconds a request body may send nothing before the upload is aborted (the default of
+``OS__HTTP__BODY_IDLE_TIMEOUT``)."""
+READER_GRACE = 5.0
+"""Extra seconds a worker thread waits for the event loop beyond the idle timeout, in
+case the loop itself has stopped (shutdown)."""
+WORKERS = 64
+"""Threads running the core for requests whose body is in memory."""
+UPLOAD_WORKERS = 256
+"""Threads running the core for requests whose body streams (one per such upload)."""
 SERVER_HEADER = ("server", f"objectstore/{__version__} (django-objectstore)")
 MAX_HEADERS = 100
 MAX_HEADER_BYTES = 400 * 1024
@@ -53,31 +80,89 @@ class Handler(Protocol):
 
 
 class ClientDisconnected(ConnectionResetError):
-    """The client went away while the core was still reading the request body."""
+    """The request body ended before it was complete: the upload is aborted."""
+
+
+class BodyIdleTimeout(ClientDisconnected):
+    """The client sent no body bytes for the idle timeout: the upload is aborted."""
+
+
+async def _receive_body(receive: Receive, timeout: float) -> Message:
+    """The next ``http.request`` message; raises when the body cannot be completed."""
+    try:
+        async with asyncio.timeout(timeout):
+            message = await receive()
+    except TimeoutError:
+        raise BodyIdleTimeout(f"the client sent no body bytes for {timeout:g} s") from None
+    if message["type"] != "http.request":
+        raise ClientDisconnected("the client disconnected before sending the whole body")
+    return message
+
+
+async def _prefetch(receive: Receive, timeout: float, limit: int) -> tuple[list[bytes], bool]:
+    """Body chunks until the body ends (``True``) or ``limit`` bytes are held (``False``)."""
+    parts: list[bytes] = []
+    total = 0
+    while True:
+        message = await _receive_body(receive, timeout)
+        body = message.get("body", b"")
+        if body:
+            parts.append(body)
+            total += len(body)
+        if not message.get("more_body", False):
+            return parts, True
+        if total >= limit:
+            return parts, False
 
 
 class _StreamingBody:
     """A request body pulled from the event loop one ASGI message at a time.
 
-    ``read`` runs in the worker thread and blocks on the loop; it returns at most the
-    bytes of one message (short reads are allowed by :class:`BodyReader`).
+    ``read`` runs in the worker thread and blocks on the loop, for at most the idle
+    timeout (plus :data:`READER_GRACE`); it returns at most the bytes of one message
+    (short reads are allowed by :class:`BodyReader`). ``prefix`` holds chunks the
+    adapter already received.
     """
 
-    def __init__(self, receive: Receive, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        receive: Receive,
+        loop: asyncio.AbstractEventLoop,
+        prefix: list[bytes],
+        timeout: float = BODY_IDLE_TIMEOUT,
+    ) -> None:
         self._receive = receive
         self._loop = loop
+        self._timeout = timeout
+        self._prefix = prefix[::-1]
         self._chunk = b""
         self._pos = 0
         self.more = True
 
-    async def _next(self) -> Message:
-        return await self._receive()
-
     def _fetch(self) -> None:
-        message = asyncio.run_coroutine_threadsafe(self._next(), self._loop).result()
-        if message["type"] == "http.disconnect":
+        if self._prefix:
+            self._chunk = self._prefix.pop()
+            self._pos = 0
+            return
+        try:
+            future = asyncio.run_coroutine_threadsafe(
+                _receive_body(self._receive, self._timeout), self._loop
+            )
+        except RuntimeError:  # the loop is closed: the server stopped
             self.more = False
-            raise ClientDisconnected("the client disconnected before sending the whole body")
+            raise ClientDisconnected("the server stopped while the body was read") from None
+        try:
+            message = future.result(self._timeout + READER_GRACE)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            self.more = False
+            raise BodyIdleTimeout(f"no body bytes for {self._timeout:g} s") from None
+        except concurrent.futures.CancelledError:
+            self.more = False
+            raise ClientDisconnected("the server stopped while the body was read") from None
+        except ClientDisconnected:
+            self.more = False
+            raise
         self._chunk = message.get("body", b"")
         self._pos = 0
         self.more = bool(message.get("more_body", False))
@@ -88,7 +173,7 @@ class _StreamingBody:
             while part := self.read(1 << 20):
                 parts.append(part)
             return b"".join(parts)
-        while self._pos >= len(self._chunk) and self.more:
+        while self._pos >= len(self._chunk) and (self.more or self._prefix):
             self._fetch()
         start = self._pos
         if start == 0 and n >= len(self._chunk):
@@ -96,6 +181,22 @@ class _StreamingBody:
             return self._chunk
         self._pos = min(len(self._chunk), start + n)
         return self._chunk[start : self._pos]
+
+
+class _Exchange:
+    """Wraps ``send`` to note the status and body bytes for the access log."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.status = 0
+        self.sent = 0
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        else:
+            self.sent += len(message.get("body", b""))
+        await self._send(message)
 
 
 def _decode_target(raw: bytes) -> str:
@@ -108,19 +209,6 @@ def _decode_target(raw: bytes) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return "".join(chr(b) if b < 0x80 else f"%{b:02X}" for b in raw)
-
-
-def _small_length(headers: Headers) -> bool:
-    """Whether the body is known to be small (no chunked encoding, short length)."""
-    if headers.get("transfer-encoding") is not None:
-        return False
-    length = headers.get("content-length")
-    if length is None:
-        return True
-    try:
-        return int(length) <= SMALL_BODY
-    except ValueError:
-        return False
 
 
 def _take(chunks: Iterator[bytes]) -> tuple[bytes, bool]:
@@ -150,21 +238,39 @@ class ASGIAdapter:
     third of the cost of a small request) but is only safe when the core never blocks,
     i.e. over the memory backend. Streamed uploads always use a worker thread.
 
-    ``max_workers`` bounds the threads running the core; each in-flight request that
-    streams a body holds one.
+    ``max_workers`` bounds the threads running the core for requests whose body is in
+    memory; ``max_uploads`` those whose body streams (each holds one while it runs).
+    ``body_idle_timeout`` (seconds) bounds every wait for request body bytes.
     """
 
-    def __init__(self, handler: Handler, *, inline: bool = False, max_workers: int = 64) -> None:
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        inline: bool = False,
+        max_workers: int = WORKERS,
+        max_uploads: int = UPLOAD_WORKERS,
+        body_idle_timeout: float = BODY_IDLE_TIMEOUT,
+    ) -> None:
         self.handler = handler
         self.inline = inline
+        self.body_idle_timeout = body_idle_timeout
         self.executor = ThreadPoolExecutor(max_workers, thread_name_prefix="objectstore")
+        self.uploads = ThreadPoolExecutor(max_uploads, thread_name_prefix="objectstore-upload")
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self.uploads.shutdown(wait=False, cancel_futures=True)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            await self._http(scope, receive, send)
+            exchange = _Exchange(send)
+            started = time.monotonic()
+            try:
+                await self._http(scope, receive, exchange.send)
+            finally:
+                if access_logger.isEnabledFor(logging.INFO):
+                    _log_access(scope, exchange, time.monotonic() - started)
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
 
@@ -180,42 +286,59 @@ class ASGIAdapter:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         if _headers_too_large(scope["headers"]):
-            await _send_text(send, 431, b"Request Header Fields Too Large")
+            await _send_text(send, 431, b"Request Header Fields Too Large", close=True)
             return
         loop = asyncio.get_running_loop()
         headers = Headers(
             (name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]
         )
         raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
-        streaming: _StreamingBody | None = None
-        body: BodyReader
-        if _small_length(headers):
-            body = BytesBody(await _read_all(receive))
-        else:
-            body = streaming = _StreamingBody(receive, loop)
         request = Request(
             method=scope["method"],
             path=_decode_target(raw_path),
             query=_decode_target(scope.get("query_string", b"")),
             headers=headers,
-            body=body,
         )
+        if request.path in HEALTH_PATHS:
+            # Never behind the worker pools, and without waiting for a body.
+            response = self.handler.handle(request)
+            try:
+                await self._respond(response, iter(()), *_whole(response), receive, send, None)
+            finally:
+                response.close()
+            return
+        streaming: _StreamingBody | None = None
+        prefix: list[bytes] = []
+        complete = False
         try:
+            if (headers.get("expect") or "").lower() == "100-continue":
+                pass  # read nothing before the core runs: it may refuse without the body
+            else:
+                prefix, complete = await _prefetch(receive, self.body_idle_timeout, PREFETCH_BODY)
+            if complete:
+                request.body = BytesBody(prefix[0] if len(prefix) == 1 else b"".join(prefix))
+            else:
+                request.body = streaming = _StreamingBody(
+                    receive, loop, prefix, self.body_idle_timeout
+                )
             if self.inline and streaming is None:
                 response, chunks, first, done = self._run(request)
             else:
-                response, chunks, first, done = await loop.run_in_executor(
-                    self.executor, self._run, request
-                )
-        except ClientDisconnected:
-            logger.info("client disconnected during upload: %s %s", request.method, request.path)
+                pool = self.executor if streaming is None else self.uploads
+                response, chunks, first, done = await loop.run_in_executor(pool, self._run, request)
+        except ClientDisconnected as error:
+            await _aborted(request, error, send, answer=True)
             return
         except Exception:
-            logger.exception("request failed: %s %s", request.method, request.path)
+            logger.exception("request failed: %s %s", request.method, _printable(request.path))
             await _send_500(send)
             return
         try:
-            await self._respond(response, chunks, first, done, receive, send, streaming, loop)
+            await self._respond(response, chunks, first, done, receive, send, streaming)
+        except ClientDisconnected as error:
+            # The body ended early while the response streamed (batch requests read
+            # their body as they answer): the response cannot be completed either.
+            await _aborted(request, error, send, answer=False)
         finally:
             # Closing releases an open file or a lock: quick, so no second thread hop.
             response.close()
@@ -239,7 +362,6 @@ class ASGIAdapter:
         receive: Receive,
         send: Send,
         streaming: _StreamingBody | None,
-        loop: asyncio.AbstractEventLoop,
     ) -> None:
         headers = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in response.headers]
         if not any(name == b"server" for name, _ in headers):
@@ -254,14 +376,16 @@ class ASGIAdapter:
         watcher = None
         if streaming is None or not streaming.more:
             watcher = asyncio.ensure_future(_watch_disconnect(receive, gone))
+        loop = asyncio.get_running_loop()
+        pool = self.executor if streaming is None else self.uploads
         try:
             data = first
             while not done and not gone.is_set():
                 await send({"type": "http.response.body", "body": data, "more_body": True})
-                if self.inline:
+                if self.inline and streaming is None:
                     data, done = _take(chunks)
                 else:
-                    data, done = await loop.run_in_executor(self.executor, _take, chunks)
+                    data, done = await loop.run_in_executor(pool, _take, chunks)
             if not gone.is_set():
                 await send({"type": "http.response.body", "body": data, "more_body": False})
         finally:
@@ -269,16 +393,46 @@ class ASGIAdapter:
                 watcher.cancel()
 
 
-async def _read_all(receive: Receive) -> bytes:
-    parts = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        parts.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return parts[0] if len(parts) == 1 else b"".join(parts)
+def _whole(response: Response) -> tuple[bytes, bool]:
+    """The body of a response built in memory (health), as ``_respond`` takes it."""
+    return b"".join(response.body), True
+
+
+async def _aborted(
+    request: Request, error: ClientDisconnected, send: Send, *, answer: bool
+) -> None:
+    """An upload that ended early: nothing was stored.
+
+    A client that timed out and still waits gets 408 (if no response has started:
+    ``answer``) and the connection is closed; uvicorn closes it too when a started
+    response is left incomplete, and ignores what is sent to a client that has gone.
+    """
+    path = _printable(request.path)
+    logger.debug("upload aborted: %s %s: %s", request.method, path, error)
+    if answer and isinstance(error, BodyIdleTimeout):
+        await _send_text(send, 408, b"Request Timeout: no body bytes in time", close=True)
+
+
+def _printable(text: str) -> str:
+    """``text`` for a log line: control characters escaped, so a line stays one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _log_access(scope: Scope, exchange: _Exchange, seconds: float) -> None:
+    client = scope.get("client")
+    peer = f"{client[0]}:{client[1]}" if client else "-"
+    raw_path = scope.get("raw_path") or scope.get("path", "").encode("utf-8")
+    access_logger.info(
+        "%s %s %s %s %d %.1fms",
+        peer,
+        scope.get("method", "-"),
+        _printable(_decode_target(raw_path)),
+        exchange.status or "-",
+        exchange.sent,
+        seconds * 1000,
+    )
 
 
 async def _watch_disconnect(receive: Receive, gone: asyncio.Event) -> None:
@@ -300,11 +454,13 @@ async def _send_500(send: Send) -> None:
     await _send_text(send, 500, b"Internal Server Error")
 
 
-async def _send_text(send: Send, status: int, body: bytes) -> None:
+async def _send_text(send: Send, status: int, body: bytes, *, close: bool = False) -> None:
     headers = [
         (b"content-type", b"text/plain; charset=utf-8"),
         (b"content-length", str(len(body)).encode()),
         (SERVER_HEADER[0].encode(), SERVER_HEADER[1].encode()),
     ]
+    if close:
+        headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})

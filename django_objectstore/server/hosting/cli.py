@@ -16,15 +16,27 @@ import urllib3
 
 from django_objectstore import __version__
 from django_objectstore.server.app import create_app
+from django_objectstore.server.config import LogLevel
 from django_objectstore.server.hosting.runner import serve
 from django_objectstore.server.hosting.settings_loader import (
     ConfigError,
+    describe_config,
     load_config,
     parse_http_addr,
 )
 
 PROG = "python -m django_objectstore.server"
 HEALTH_TIMEOUT = 5.0
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+_LEVELS: dict[LogLevel, int] = {
+    "trace": logging.DEBUG,  # Python has no TRACE level; DEBUG is the most verbose
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "error": logging.ERROR,
+    "off": logging.CRITICAL + 10,
+}
+logger = logging.getLogger("django_objectstore.server")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,9 +69,15 @@ def run(config_file: str | None, environ: Mapping[str, str]) -> int:
     def ready(url: str) -> None:
         print(f"objectstore listening on {url}", flush=True)
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    level = _LEVELS[config.logging.level]
+    # Logs go to stderr, like the real server's; stdout only says where it listens.
+    logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr)
+    logger.debug("effective configuration: %s", describe_config(config))
+    # uvicorn's own records stay at WARNING and above: below that it logs every ASGI
+    # message (with query strings) at its TRACE level, and start-up chatter at INFO.
+    uvicorn_level = max(level, logging.WARNING)
     try:
-        serve(app, host, port, ready_callback=ready)
+        serve(app, host, port, ready_callback=ready, log_level=uvicorn_level)
     except (OSError, RuntimeError) as error:
         return _error(str(error))
     print("objectstore stopped", flush=True)

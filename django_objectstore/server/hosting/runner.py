@@ -3,6 +3,9 @@
 :class:`ServerThread` binds its socket before uvicorn starts, so port ``0`` picks a free
 port that is known as soon as :meth:`ServerThread.start` returns. uvicorn runs with
 httptools and keep-alive; request header names reach the core as sent (see ``asgi.py``).
+Request headers must arrive within ``header_timeout`` and body bytes keep coming within
+``body_idle_timeout`` (both from the app's ``config.http``), so a slow or stalled client
+costs one connection for a bounded time, never the server.
 
 A :class:`Sweeper` thread calls ``app.engine.sweep()`` (and
 ``app.engine.sweep_stale_uploads()``) every ``config.sweep_interval`` so expired objects
@@ -21,7 +24,8 @@ from typing import Any
 
 import uvicorn
 
-from django_objectstore.server.hosting.asgi import ASGIAdapter, Handler
+from django_objectstore.server.hosting.asgi import BODY_IDLE_TIMEOUT, ASGIAdapter, Handler
+from django_objectstore.server.hosting.connection import HEADER_TIMEOUT, guarded_protocol
 
 logger = logging.getLogger(__name__)
 
@@ -121,12 +125,21 @@ def _sweep_interval(app: Any) -> float:
     return interval.total_seconds() if interval is not None else 0.0
 
 
+def _http_setting(app: Any, name: str, default: float) -> float:
+    """``app.config.http.<name>`` in seconds, or ``default`` for apps without one."""
+    value = getattr(getattr(getattr(app, "config", None), "http", None), name, None)
+    return value.total_seconds() if value is not None else default
+
+
 class ServerThread:
     """``app`` served over HTTP from a background thread; also a context manager.
 
     ``url`` is ``http://host:port`` once :meth:`start` returns. ``sweep_interval``
     (seconds) defaults to the app's ``config.sweep_interval``; ``0`` disables sweeping.
     ``inline`` (see :class:`~.asgi.ASGIAdapter`) defaults to :func:`never_blocks`.
+    ``body_idle_timeout`` and ``header_timeout`` (seconds) default to the app's
+    ``config.http`` (30 s each). ``log_level`` is uvicorn's own; the server's records
+    go to the ``django_objectstore.server`` loggers.
     """
 
     def __init__(
@@ -137,25 +150,37 @@ class ServerThread:
         *,
         sweep_interval: float | None = None,
         inline: bool | None = None,
-        log_level: str = "warning",
+        log_level: str | int = "warning",
+        body_idle_timeout: float | None = None,
+        header_timeout: float | None = None,
     ) -> None:
         self.app = app
         self.host = host
         self._requested_port = port
         self.port = port
-        self.adapter = ASGIAdapter(app, inline=never_blocks(app) if inline is None else inline)
+        if body_idle_timeout is None:
+            body_idle_timeout = _http_setting(app, "body_idle_timeout", BODY_IDLE_TIMEOUT)
+        if header_timeout is None:
+            header_timeout = _http_setting(app, "header_timeout", HEADER_TIMEOUT)
+        self.adapter = ASGIAdapter(
+            app,
+            inline=never_blocks(app) if inline is None else inline,
+            body_idle_timeout=body_idle_timeout,
+        )
         self.sweeper = Sweeper(
             app, _sweep_interval(app) if sweep_interval is None else sweep_interval
         )
         self._config = uvicorn.Config(
             self.adapter,
-            http="httptools",
+            http=guarded_protocol(header_timeout),
             loop="asyncio",
             lifespan="on",
             log_level=log_level,
             # None: leave the process's logging configuration alone (we run inside
             # test sessions and Django projects); uvicorn's records propagate.
             log_config=None,
+            # Our adapter writes the access log (without query strings, which may
+            # carry os_auth / os_sig); uvicorn's would repeat each line with them.
             access_log=False,
             server_header=False,
             timeout_keep_alive=30,
@@ -221,6 +246,7 @@ def serve(
     port: int,
     *,
     ready_callback: Callable[[str], None] | None = None,
+    log_level: str | int = "warning",
 ) -> None:
     """Serve ``app`` on ``host:port`` until SIGINT or SIGTERM, then stop cleanly.
 
@@ -237,7 +263,7 @@ def serve(
         for signum in (signal.SIGINT, signal.SIGTERM):
             previous[signum] = signal.signal(signum, on_signal)
     try:
-        with ServerThread(app, host, port) as server:
+        with ServerThread(app, host, port, log_level=log_level) as server:
             if ready_callback is not None:
                 ready_callback(server.url)
             while not stop.wait(0.5):

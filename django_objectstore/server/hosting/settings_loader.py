@@ -9,10 +9,13 @@ work in both, so scripts written for the real server run this one::
     OS__AUTH__ENFORCE=false
     OS__AUTH__KEYS={kid={key_files=["/keys/pub.pem"],max_permissions=["object.read"]}}
     OS__USECASES__ATTACHMENTS__EXPIRATION__MAX=90d
+    OS__HTTP__BODY_IDLE_TIMEOUT=30s   OS__LOGGING__LEVEL=debug
 
-Sections of the real server's config this server has no use for (``logging``,
-``metrics``, ``sentry``, ``killswitches``, ``rate_limits``, ...) are ignored; unknown
-keys inside the sections it implements are errors, since they are most likely typos.
+``OS__LOG__LEVEL`` is read as ``OS__LOGGING__LEVEL`` when that is not set (the official
+client's test harness sets the former). Sections of the real server's config this server
+has no use for (``metrics``, ``sentry``, ``killswitches``, ``rate_limits``, ...) are
+ignored; unknown keys inside the sections it implements are errors, since they are most
+likely typos.
 Every error names the variable or key at fault.
 """
 
@@ -28,7 +31,10 @@ import yaml
 
 from django_objectstore.server.config import (
     AuthConfig,
+    HttpConfig,
     KeyConfig,
+    LoggingConfig,
+    LogLevel,
     PolicyRule,
     ServerConfig,
     StorageConfig,
@@ -41,6 +47,16 @@ from django_objectstore.wire.durations import parse_duration
 ENV_PREFIX = "OS__"
 PERMISSIONS = ("object.read", "object.write", "object.delete")
 STORAGE_TYPES = ("filesystem", "memory")
+LOG_LEVELS: dict[str, LogLevel] = {
+    "trace": "trace",
+    "debug": "debug",
+    "info": "info",
+    "warn": "warn",
+    "warning": "warn",
+    "error": "error",
+    "off": "off",
+}
+LOG_FORMATS = ("auto", "pretty", "simplified", "json")
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
@@ -149,6 +165,10 @@ class _Builder:
         if "http_addr" in tree:
             config.http_addr = self.string(tree["http_addr"], ("http_addr",))
             parse_http_addr(config.http_addr, self.sources.name(("http_addr",)))
+        if "http" in tree:
+            config.http = self.http(tree["http"])
+        if "logging" in tree or "log" in tree:
+            config.logging = self.logging(tree.get("logging", {}), tree.get("log", {}))
         if "storage" in tree:
             config.storage = self.storage(tree["storage"])
         if "auth" in tree:
@@ -201,6 +221,53 @@ class _Builder:
             return parse_duration(self.string(value, path))
         except ValueError as error:
             raise self.sources.error(path, f"{error} (e.g. 90d, 12h, 30m)") from None
+
+    def timeout(self, value: Any, path: KeyPath) -> timedelta:
+        """A positive duration; a bare number is seconds (``30``, ``1.5``, ``30s``, ``2m``)."""
+        text = self.string(value, path).strip()
+        try:
+            delta = timedelta(seconds=float(text))
+        except (ValueError, OverflowError):
+            delta = self.duration(text, path)
+        if not timedelta(0) < delta <= timedelta(days=1):
+            raise self.sources.error(path, f"expected a duration in (0, 1d], not {text!r}")
+        return delta
+
+    def http(self, value: Any) -> HttpConfig:
+        names = ("body_idle_timeout", "header_timeout", "max_requests")
+        tree = self.mapping(value, ("http",), names)
+        http = HttpConfig()
+        for name in ("body_idle_timeout", "header_timeout"):
+            if name in tree:
+                setattr(http, name, self.timeout(tree[name], ("http", name)))
+        if "max_requests" in tree:  # the real server's flood limit; accepted, not enforced
+            text = self.string(tree["max_requests"], ("http", "max_requests"))
+            if not text.strip().isdigit():
+                raise self.sources.error(("http", "max_requests"), "expected a whole number")
+        return http
+
+    def logging(self, value: Any, alias: Any) -> LoggingConfig:
+        tree = self.mapping(value, ("logging",), ("level", "format"))
+        logging = LoggingConfig()
+        path: KeyPath = ("logging", "level")
+        level = tree.get("level")
+        if level is None:
+            path = ("log", "level")
+            level = self.mapping(alias, ("log",)).get("level")
+        if level is not None:
+            text = self.string(level, path).strip().lower()
+            if text not in LOG_LEVELS:
+                choices = ", ".join(LOG_LEVELS)
+                raise self.sources.error(path, f"unknown log level {text!r}; use {choices}")
+            logging.level = LOG_LEVELS[text]
+        if "format" in tree:
+            text = self.string(tree["format"], ("logging", "format")).strip().lower() or "auto"
+            if text not in LOG_FORMATS:
+                raise self.sources.error(
+                    ("logging", "format"), f"unknown format {text!r}; use {', '.join(LOG_FORMATS)}"
+                )
+            logging.format = text  # type: ignore[assignment]
+        return logging
 
     def storage(self, value: Any) -> StorageConfig:
         tree = self.mapping(value, ("storage",), ("type", "path", "fsync"))
@@ -273,3 +340,39 @@ def parse_http_addr(addr: str, setting: str = "OS__HTTP_ADDR") -> tuple[str, int
     if not sep or not host or not port_text.isdigit() or int(port_text) > 65535:
         raise ConfigError(f"{setting}: expected host:port (e.g. 127.0.0.1:8888), not {addr!r}")
     return host, int(port_text)
+
+
+def _seconds(delta: timedelta) -> str:
+    return f"{delta.total_seconds():g}s"
+
+
+def describe_config(config: ServerConfig) -> str:
+    """The effective configuration as one line for the start-up log.
+
+    Key ids, key file paths and permissions are shown; key material never is (the
+    files are not read here), and this server's configuration holds no other secret.
+    """
+    keys = ", ".join(
+        f"{kid}: files=[{', '.join(key.key_files)}] permissions=[{', '.join(key.max_permissions)}]"
+        for kid, key in sorted(config.auth.keys.items())
+    )
+    usecases = ", ".join(
+        f"{name}: manual={rules.expiration.manual.allowed} ttl={rules.expiration.ttl.allowed}"
+        f" tti={rules.expiration.tti.allowed}"
+        f" max={_seconds(rules.expiration.max) if rules.expiration.max else 'none'}"
+        for name, rules in sorted(config.usecases.items())
+    )
+    parts = [
+        f"http_addr={config.http_addr}",
+        f"http.body_idle_timeout={_seconds(config.http.body_idle_timeout)}",
+        f"http.header_timeout={_seconds(config.http.header_timeout)}",
+        f"storage.type={config.storage.type}",
+        f"storage.path={config.storage.path}",
+        f"storage.fsync={str(config.storage.fsync).lower()}",
+        f"auth.enforce={str(config.auth.enforce).lower()}",
+        f"auth.keys={{{keys}}}",
+        f"usecases={{{usecases}}}",
+        f"sweep_interval={_seconds(config.sweep_interval)}",
+        f"logging.level={config.logging.level}",
+    ]
+    return " ".join(parts)

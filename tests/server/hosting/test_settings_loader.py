@@ -215,3 +215,47 @@ def test_unreadable_or_invalid_yaml_file_is_reported(tmp_path: Path) -> None:
 def test_parse_http_addr_handles_ipv4_and_ipv6() -> None:
     assert parse_http_addr("0.0.0.0:8888") == ("0.0.0.0", 8888)
     assert parse_http_addr("[::1]:80") == ("::1", 80)
+
+
+def test_http_timeouts_and_their_defaults() -> None:
+    default = load_config({"OS__AUTH__ENFORCE": "false"})
+    assert default.http.body_idle_timeout == timedelta(seconds=30)
+    assert default.http.header_timeout == timedelta(seconds=30)
+    config = load_config(
+        {
+            "OS__AUTH__ENFORCE": "false",
+            "OS__HTTP__BODY_IDLE_TIMEOUT": "2.5",
+            "OS__HTTP__HEADER_TIMEOUT": "1m",
+            "OS__HTTP__MAX_REQUESTS": "10000",
+        }
+    )
+    assert config.http.body_idle_timeout == timedelta(seconds=2.5)
+    assert config.http.header_timeout == timedelta(minutes=1)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "2d"])
+def test_invalid_http_timeouts_name_the_variable(value: str) -> None:
+    environ = {"OS__AUTH__ENFORCE": "false", "OS__HTTP__BODY_IDLE_TIMEOUT": value}
+    with pytest.raises(ConfigError, match="OS__HTTP__BODY_IDLE_TIMEOUT"):
+        load_config(environ)
+
+
+@pytest.mark.parametrize(
+    ("environ", "level"),
+    [
+        ({}, "info"),
+        ({"OS__LOG__LEVEL": "trace"}, "trace"),
+        ({"OS__LOGGING__LEVEL": "WARNING"}, "warn"),
+        ({"OS__LOG__LEVEL": "debug", "OS__LOGGING__LEVEL": "error"}, "error"),
+        ({"OS__LOGGING__LEVEL": "off", "OS__LOGGING__FORMAT": "json"}, "off"),
+    ],
+)
+def test_log_level_from_the_real_name_or_the_harness_alias(
+    environ: dict[str, str], level: str
+) -> None:
+    assert load_config({"OS__AUTH__ENFORCE": "false", **environ}).logging.level == level
+
+
+def test_unknown_log_level_is_an_error_naming_the_variable() -> None:
+    with pytest.raises(ConfigError, match=r"OS__LOG__LEVEL: unknown log level 'loud'"):
+        load_config({"OS__AUTH__ENFORCE": "false", "OS__LOG__LEVEL": "loud"})
