@@ -49,7 +49,7 @@ def uncompressed_size(session: Session, key: str, meta: Metadata) -> int | None:
     3. otherwise the object is streamed and counted (objects written by other clients).
     """
     recorded = meta.custom.get(SIZE_METADATA)
-    if recorded is not None and recorded.isdigit():
+    if recorded is not None and recorded.isascii() and recorded.isdigit() and len(recorded) < 20:
         return int(recorded)
     if not meta.compression and meta.size is not None:
         return meta.size
