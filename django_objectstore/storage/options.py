@@ -201,7 +201,7 @@ class StorageOptions:
     url_expiry: timedelta | int | float | str = field(
         default=timedelta(hours=1),
         metadata=_about(
-            "Validity of presigned and token-carrying URLs; at most 7 days.",
+            "How long url() URLs stay valid, in every mode; at most 7 days.",
             kind="url_expiry",
             check=_check_url_expiry,
         ),
