@@ -350,7 +350,10 @@ class ObjectstoreStorage(Storage):
         def size_of(metadata: Metadata) -> int:
             return self._size_from_metadata(session, key, name, metadata)
 
-        return ObjectstoreFile(ObjectStream(fetch, size_of, name), name)
+        def guard() -> AbstractContextManager[None]:
+            return self.translate_errors("read", name)
+
+        return ObjectstoreFile(ObjectStream(fetch, size_of, name, guard), name)
 
     def delete(self, name: str) -> None:
         """Delete the object; deleting a missing object is not an error."""

@@ -9,22 +9,25 @@ from contextlib import contextmanager, suppress
 
 
 @contextmanager
-def silent_server() -> Iterator[str]:
+def silent_server(answer: bytes = b"") -> Iterator[str]:
     """Yield ``http://127.0.0.1:<port>`` of a server that reads requests, answers nothing.
 
     Requests are read (so uploads are not stuck on a full socket buffer) and dropped;
-    connections stay open until the block ends.
+    connections stay open until the block ends. With ``answer``, those bytes are sent
+    once a request's headers arrived, then nothing more (a server stalling mid-body).
     """
     listener = socket.create_server(("127.0.0.1", 0))
     accepted: list[socket.socket] = []
     lock = threading.Lock()
 
     def drain(connection: socket.socket) -> None:
-        try:
-            while connection.recv(65536):
-                pass
-        except OSError:
-            pass
+        received = b""
+        with suppress(OSError):
+            while data := connection.recv(65536):
+                if answer and b"\r\n\r\n" not in received:
+                    received += data
+                    if b"\r\n\r\n" in received:
+                        connection.sendall(answer)
 
     def serve() -> None:
         while True:

@@ -84,3 +84,16 @@ def test_an_unreachable_server_raises_the_unavailable_error(make_storage: Any) -
     assert not isinstance(caught.value, ObjectstoreTimeoutError)
     assert "http://127.0.0.1:9" in str(caught.value)
     assert caught.value.status is None
+
+
+def test_a_server_stalling_mid_body_times_out_with_the_typed_error(make_storage: Any) -> None:
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 1000\r\n\r\n"
+    with silent_server(answer=head + b"0123456789") as url:
+        storage = make_storage(base_url=url, client_options={"timeout_ms": TIMEOUT_MS})
+        started = time.monotonic()
+        with storage.open("_/some-key") as file, pytest.raises(ObjectstoreTimeoutError) as caught:
+            file.read()
+        storage.close()
+    assert time.monotonic() - started < BOUND_SECONDS
+    assert caught.value.operation == "read"
+    assert url in str(caught.value)
