@@ -4,7 +4,11 @@ The storage never lets a client exception escape: a missing object becomes
 :class:`FileNotFoundError`, a refused one :class:`django.core.exceptions.PermissionDenied`,
 and everything else (server errors, an unreachable server, rejected metadata) an
 :class:`ObjectstoreStorageError` whose message names the storage, usecase, file name and
-cause, with the client exception kept as ``__cause__``.
+cause, with the client exception kept as ``__cause__``. When objectstore cannot be
+reached, does not answer within the read timeout, or answers that it is overloaded
+(429, 503), the error is an :class:`ObjectstoreUnavailableError` (an
+:class:`ObjectstoreTimeoutError` for a timeout), which the download view answers with
+**503** and ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -38,6 +42,32 @@ class ObjectstoreStorageError(OSError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class ObjectstoreUnavailableError(ObjectstoreStorageError):
+    """objectstore could not be reached (refused, DNS, TLS, connection lost), did not
+    answer in time, or answered that it is overloaded (429, 503): worth retrying later.
+    ``status`` is ``None`` when no answer came."""
+
+
+class ObjectstoreTimeoutError(ObjectstoreUnavailableError, TimeoutError):
+    """objectstore accepted the connection but sent nothing for longer than the read
+    timeout; ``timeout`` is that timeout in seconds. Also a builtin :class:`TimeoutError`."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        timeout: float | None = None,
+        alias: str | None = None,
+        usecase: str | None = None,
+        name: str | None = None,
+        operation: str | None = None,
+    ) -> None:
+        super().__init__(
+            message, alias=alias, usecase=usecase, name=name, operation=operation, status=None
+        )
+        self.timeout = timeout
 
 
 class ObjectstoreFieldError(Exception):

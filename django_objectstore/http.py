@@ -27,7 +27,13 @@ __all__ = [
     "parse_range",
 ]
 
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)", re.IGNORECASE)
+# ASCII digits only: ``\d`` would also match the digits of other scripts (Arabic-Indic,
+# Devanagari...), which ``int()`` accepts.
+_RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)", re.IGNORECASE | re.ASCII)
+
+_BEYOND_ANY_SIZE = 10**20
+"""Positions with more than 20 digits are larger than any representation; they are not
+converted (``int()`` refuses more than 4,300 digits, and the exact value is moot)."""
 
 
 class RangeNotSatisfiable(Exception):
@@ -65,17 +71,25 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
     if not first and not last:
         return None
     if not first:  # suffix: the last N bytes
-        suffix = int(last)
+        suffix = _position(last)
         if suffix == 0 or size == 0:
             raise RangeNotSatisfiable(header)
         return ByteRange(max(size - suffix, 0), size - 1)
-    start = int(first)
-    if last and int(last) < start:
+    start = _position(first)
+    end = _position(last) if last else size - 1
+    if last and end < start:
         return None  # invalid: ignored
     if start >= size:
         raise RangeNotSatisfiable(header)
-    end = int(last) if last else size - 1
     return ByteRange(start, min(end, size - 1))
+
+
+def _position(digits: str) -> int:
+    """An ASCII decimal position; any number of leading zeros, any length."""
+    significant = digits.lstrip("0")
+    if len(significant) > 20:
+        return _BEYOND_ANY_SIZE
+    return int(significant or "0")
 
 
 def make_etag(*parts: object) -> str:

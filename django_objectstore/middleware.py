@@ -10,6 +10,10 @@ your organization middleware). For every request it
    :func:`django_objectstore.scope.default_scope_resolver`) for the scope and activates it;
 3. restores the previous scope when the response leaves the middleware.
 
+The resolved scope (or ``None``) is also kept as ``request.objectstore_scope``; the
+download view reads it to tell "no middleware" from "the resolver found no scope" when
+it explains a refusal.
+
 The resolver is a plain function ``resolver(request) -> Mapping | None``. Under ASGI the
 middleware runs natively async; Django calls ``process_view`` in a worker thread, so a
 resolver may use the ORM in both modes.
@@ -96,5 +100,7 @@ class ObjectstoreScopeMiddleware:
         # Setting the variable here is undone by the reset in __call__/__acall__: the
         # token restores the value from before the request, whatever happened since.
         # Under ASGI, asgiref copies this change back into the request's context.
-        set_current_scope(resolve_request_scope(request))
+        scopes = resolve_request_scope(request)
+        request.objectstore_scope = scopes  # type: ignore[attr-defined]
+        set_current_scope(scopes)
         return None

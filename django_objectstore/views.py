@@ -1,19 +1,26 @@
-"""The download view: streams an object to the browser after the scope check.
+"""The download view: streams an object to the browser after an access check.
 
 ``GET|HEAD <prefix>/<name>`` (``django_objectstore:download``). In order:
 
-1. **Scope.** The name's scope must be the request's scope (the storage refuses
-   anything else). A refused or malformed name answers **404**, exactly like a
-   missing object, so a forged name learns nothing. A request *without* a scope is
-   refused (**403**) unless ``OBJECTSTORE["download_permission"]`` is set: that hook
-   then decides alone (e.g. staff users in the admin).
+1. **Access.** A request whose URL carries a valid signature (``storage.url(name)``
+   signs proxy URLs, see :mod:`django_objectstore.storage.signed_urls`) for this
+   storage and this exact name is allowed, whatever the request's scope. Otherwise the
+   name's scope must be the request's active scope: another scope, or a malformed name,
+   answers **404** like a missing object, so a forged name learns nothing. A request
+   without signature and without a scope is refused (**403**) unless
+   ``OBJECTSTORE["download_permission"]`` is set: that hook then decides alone.
 2. **Permission hook.** ``OBJECTSTORE["download_permission"]``, a dotted path to
-   ``check(request, name) -> bool``; ``False`` answers **403**.
+   ``check(request, name) -> bool``, is asked for every request allowed so far (for a
+   signed one with the file's scope active); ``False`` answers **403**.
 3. **HTTP.** Content-Type, Content-Disposition (RFC 6266, ``filename*`` for non-ASCII),
    ETag/Last-Modified with conditional GET (304/412), single byte ranges (206/416, see
    :mod:`django_objectstore.http`), zstd objects passed through as
    ``Content-Encoding: zstd`` when ``Accept-Encoding`` allows it and decompressed on the
    fly otherwise.
+
+Refusals explain what to fix in a ``text/plain`` body when ``DEBUG`` is on, and say
+nothing otherwise (Django's 403/404 handlers answer). An objectstore that cannot be
+reached, does not answer in time or is overloaded answers **503** with ``Retry-After``.
 
 The body is streamed chunk by chunk from the objectstore response; nothing is held in
 memory. ``?storage=<alias>`` picks a ``STORAGES`` entry other than the default one.
@@ -22,13 +29,16 @@ memory. ``?storage=<alias>`` picks a ``STORAGES`` entry other than the default o
 from __future__ import annotations
 
 import logging
+import math
 import mimetypes
 import posixpath
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Callable, Generator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, SuspiciousFileOperation
 from django.core.files.storage import InvalidStorageError, storages
 from django.core.handlers.asgi import ASGIRequest
@@ -40,14 +50,16 @@ from django.views.decorators.http import require_http_methods
 from django_objectstore import http
 from django_objectstore.client import Metadata, Session
 from django_objectstore.conf import objectstore_settings
-from django_objectstore.scope import get_current_scope
-from django_objectstore.storage import ObjectstoreStorage
+from django_objectstore.exceptions import ObjectstoreUnavailableError
+from django_objectstore.scope import get_current_scope, reset_current_scope, set_current_scope
+from django_objectstore.storage import ObjectstoreStorage, signed_urls
 from django_objectstore.storage.files import SIZE_METADATA, uncompressed_size
 from django_objectstore.storage.storage import default_alias
 from django_objectstore.wire.accept_encoding import accepts_encoding
 from django_objectstore.wire.headers import ZSTD
+from django_objectstore.wire.scopes import Scopes, format_scopes
 
-__all__ = ["INLINE_CONTENT_TYPES", "download"]
+__all__ = ["INLINE_CONTENT_TYPES", "RETRY_AFTER_SECONDS", "download"]
 
 
 class _Readable(Protocol):
@@ -59,6 +71,9 @@ class _Readable(Protocol):
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 64 * 1024
+
+RETRY_AFTER_SECONDS = 5
+"""``Retry-After`` of a 503: objectstore unreachable, too slow or overloaded."""
 
 INLINE_CONTENT_TYPES = frozenset(
     {
@@ -74,6 +89,28 @@ INLINE_CONTENT_TYPES = frozenset(
 """Types a browser may show in place. Everything else (HTML, SVG, scripts...) is always
 sent as an attachment: user uploads must never run as pages of your site."""
 
+_Hook = Callable[[HttpRequest, str], bool]
+
+
+class _Refused(Exception):
+    """A refused download: ``status`` (403 or 404) and, for ``DEBUG``, what to fix."""
+
+    def __init__(self, status: int, *reasons: str) -> None:
+        super().__init__(status, reasons)
+        self.status = status
+        self.reasons = reasons
+
+
+@dataclass(frozen=True)
+class _Access:
+    """An allowed download: where the object is, and the signature's expiry if signed."""
+
+    scopes: Scopes
+    key: str
+    expires: int | None
+    notes: tuple[str, ...] = ()
+    """Why a signature present in the URL did not count (for a later refusal)."""
+
 
 @require_http_methods(["GET", "HEAD"])
 def download(request: HttpRequest, name: str, **_: Any) -> HttpResponseBase:
@@ -82,27 +119,48 @@ def download(request: HttpRequest, name: str, **_: Any) -> HttpResponseBase:
     Extra URL keyword arguments are ignored, so the view can be mounted under a URL
     that carries the scope (``orgs/<org_id>/files/<path:name>``).
     """
-    storage = _storage(request)
+    alias, storage = _storage(request)
     hook = _permission_hook()
-    if get_current_scope() is None and hook is None:
-        raise PermissionDenied(
-            "no objectstore scope is active for this request: configure "
-            'OBJECTSTORE["scope_resolver"] or OBJECTSTORE["download_permission"]'
-        )
     try:
-        session, key = storage.open_session_for_name(name)
-    except (PermissionDenied, SuspiciousFileOperation, ValueError) as error:
-        raise Http404("no such file") from error
-    if hook is not None and not hook(request, name):
-        raise PermissionDenied("download refused by OBJECTSTORE['download_permission']")
+        access = _authorize(request, storage, alias, name, hook)
+        # A signed request is served as if its file's scope were the request's: the hook
+        # and everything below see that scope.
+        token = set_current_scope(access.scopes) if access.expires is not None else None
+        try:
+            if hook is not None and not hook[1](request, name):
+                raise _Refused(
+                    403,
+                    *access.notes,
+                    f"OBJECTSTORE['download_permission'] ({hook[0]}) refused this request",
+                )
+            return _serve(request, storage, name, access)
+        finally:
+            if token is not None:
+                reset_current_scope(token)
+    except _Refused as refusal:
+        return _refusal(refusal)
+    except ObjectstoreUnavailableError as error:
+        logger.warning("download of %r answered 503: %s", name, error)
+        return _unavailable(error)
+
+
+def _serve(
+    request: HttpRequest, storage: ObjectstoreStorage, name: str, access: _Access
+) -> HttpResponseBase:
+    session = storage.session_for(access.scopes)
+    max_age = None
+    if access.expires is not None:
+        max_age = max(math.floor(access.expires - signed_urls.now()), 0)
     # Client errors become the storage's (PermissionDenied, ObjectstoreStorageError).
     with storage.translate_errors("download", name):
-        result = session.get(key, decompress=False)
+        result = session.get(access.key, decompress=False)
         if result is None:
             raise Http404("no such file")
         payload = result.payload
         try:
-            response = _respond(request, name, result.metadata, payload, session, key)
+            response = _respond(
+                request, name, result.metadata, payload, session, access.key, max_age
+            )
         except BaseException:
             payload.close()
             raise
@@ -111,7 +169,78 @@ def download(request: HttpRequest, name: str, **_: Any) -> HttpResponseBase:
     return response
 
 
-def _storage(request: HttpRequest) -> ObjectstoreStorage:
+def _authorize(
+    request: HttpRequest,
+    storage: ObjectstoreStorage,
+    alias: str,
+    name: str,
+    hook: tuple[str, _Hook] | None,
+) -> _Access:
+    try:
+        scopes, key = storage.parse_name(name)
+    except SuspiciousFileOperation as error:
+        raise _Refused(404, f"{name!r} is not a file name of storage {alias!r}: {error}") from None
+    signature = signed_urls.verify(request.GET, alias, name)
+    if signature.valid:
+        return _Access(scopes, key, signature.expires)
+    notes = () if signature.verdict is signed_urls.Verdict.ABSENT else (signature.explain(),)
+    active = get_current_scope()
+    if active is None:
+        if hook is not None:
+            return _Access(scopes, key, None, notes)  # the hook decides alone
+        raise _Refused(403, *notes, _no_scope_reason(request))
+    if tuple(active) != tuple(scopes):
+        raise _Refused(
+            404,
+            *notes,
+            f"the file belongs to scope {format_scopes(scopes)!r}, but this request's scope "
+            f"is {format_scopes(active)!r} (from OBJECTSTORE['scope_resolver']): link to it "
+            "with file.url (a signed URL), or under a URL of its own scope",
+        )
+    return _Access(scopes, key, None, notes)
+
+
+def _no_scope_reason(request: HttpRequest) -> str:
+    if not hasattr(request, "objectstore_scope"):
+        return (
+            "no objectstore scope is active because ObjectstoreScopeMiddleware is not "
+            "installed: add 'django_objectstore.middleware.ObjectstoreScopeMiddleware' to "
+            "MIDDLEWARE (after the authentication middleware), or link with file.url, "
+            "whose signed URLs need no scope"
+        )
+    return (
+        f"the scope resolver ({objectstore_settings.scope_resolver}) returned no scope for "
+        f"{request.path!r}: link with file.url (signed URLs need no scope), make the "
+        "resolver return a scope for this URL, or set OBJECTSTORE['download_permission'] "
+        "to decide requests without a scope"
+    )
+
+
+def _refusal(refusal: _Refused) -> HttpResponse:
+    """What to fix under ``DEBUG``; otherwise Django's handler for the status, no detail."""
+    if not settings.DEBUG:
+        if refusal.status == 404:
+            raise Http404("no such file")
+        raise PermissionDenied
+    lines = [f"Download refused ({refusal.status}):", *(f"- {r}" for r in refusal.reasons)]
+    lines.append("(This explanation is shown because DEBUG is True.)")
+    response = HttpResponse(
+        "\n".join(lines) + "\n", status=refusal.status, content_type="text/plain; charset=utf-8"
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _unavailable(error: ObjectstoreUnavailableError) -> HttpResponse:
+    body = f"objectstore is unavailable: {error}\n" if settings.DEBUG else "Service unavailable\n"
+    response = HttpResponse(body, status=503, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _storage(request: HttpRequest) -> tuple[str, ObjectstoreStorage]:
     alias = request.GET.get("storage") or default_alias()
     try:
         storage = storages[alias]
@@ -119,12 +248,12 @@ def _storage(request: HttpRequest) -> ObjectstoreStorage:
         raise Http404("no such storage") from error
     if not isinstance(storage, ObjectstoreStorage):
         raise Http404("no such storage")
-    return storage
+    return alias, storage
 
 
-def _permission_hook() -> Any:
+def _permission_hook() -> tuple[str, _Hook] | None:
     path = objectstore_settings.download_permission
-    return import_string(path) if path else None
+    return (path, import_string(path)) if path else None
 
 
 def _respond(
@@ -134,12 +263,13 @@ def _respond(
     payload: _Readable,
     session: Session,
     key: str,
+    max_age: int | None,
 ) -> HttpResponseBase:
     compressed = metadata.compression == ZSTD
     passthrough = compressed and accepts_encoding(request.headers.get("Accept-Encoding"), ZSTD)
     decompress = compressed and not passthrough
     etag = http.make_etag(name, metadata.time_created, metadata.size, passthrough)
-    headers = _validator_headers(etag, metadata.time_created, vary=compressed)
+    headers = _validator_headers(etag, metadata.time_created, vary=compressed, max_age=max_age)
     precondition = _preconditions(request, etag, metadata.time_created)
     if precondition is not http.Precondition.PROCEED:
         return _bare(precondition.value, headers)
@@ -186,8 +316,12 @@ def _respond(
     return response
 
 
-def _validator_headers(etag: str, last_modified: datetime | None, *, vary: bool) -> dict[str, str]:
-    headers = {"ETag": etag, "Cache-Control": "private", "X-Content-Type-Options": "nosniff"}
+def _validator_headers(
+    etag: str, last_modified: datetime | None, *, vary: bool, max_age: int | None
+) -> dict[str, str]:
+    # A signed URL's response may be reused until the signature expires.
+    cache = "private" if max_age is None else f"private, max-age={max_age}"
+    headers = {"ETag": etag, "Cache-Control": cache, "X-Content-Type-Options": "nosniff"}
     if last_modified is not None:
         headers["Last-Modified"] = http_date(last_modified.timestamp())
     if vary:

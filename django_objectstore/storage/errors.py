@@ -1,59 +1,114 @@
 """The storage's error policy: client exceptions become Django's.
 
-| client                         | storage                                    |
-|--------------------------------|--------------------------------------------|
-| ``ObjectNotFound`` (404)       | ``FileNotFoundError``                      |
-| ``Unauthorized``/``Forbidden`` | ``django.core.exceptions.PermissionDenied`` |
-| unreachable server             | ``ObjectstoreStorageError`` naming base_url |
-| any other ``RequestError``     | ``ObjectstoreStorageError`` with ``status`` |
+| client                           | storage                                         |
+|----------------------------------|-------------------------------------------------|
+| ``ObjectNotFound`` (404)         | ``FileNotFoundError``                           |
+| ``Unauthorized``/``Forbidden``   | ``django.core.exceptions.PermissionDenied``     |
+| no answer within the read timeout| ``ObjectstoreTimeoutError`` naming URL, timeout |
+| unreachable server, 429, 503     | ``ObjectstoreUnavailableError`` naming base_url |
+| any other ``RequestError``       | ``ObjectstoreStorageError`` with ``status``     |
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
+from urllib3.exceptions import ReadTimeoutError
 
 from django_objectstore.client import (
     Forbidden,
     ObjectNotFound,
     ObjectstoreConnectionError,
+    RateLimited,
     RequestError,
     Unauthorized,
 )
-from django_objectstore.exceptions import ObjectstoreStorageError
+from django_objectstore.exceptions import (
+    ObjectstoreStorageError,
+    ObjectstoreTimeoutError,
+    ObjectstoreUnavailableError,
+)
 
-__all__ = ["translate_errors"]
+__all__ = ["StorageDescription", "translate_errors"]
+
+
+@dataclass(frozen=True)
+class StorageDescription:
+    """What an error message names: the storage, its usecase, URL and read timeout."""
+
+    alias: str
+    usecase: str
+    base_url: str
+    read_timeout: float | None
+    """Seconds; ``None`` when the transport has none (in-process stores)."""
 
 
 @contextmanager
 def translate_errors(
-    operation: str, name: str, describe: Callable[[], tuple[str, str, str]]
+    operation: str, name: str, describe: Callable[[], StorageDescription]
 ) -> Iterator[None]:
     """Re-raise client exceptions from the block as the storage's exceptions.
 
-    ``describe()`` returns ``(alias, usecase, base_url)`` for the message; it is only
-    called when something failed.
+    ``describe()`` is only called when something failed.
     """
     try:
         yield
     except RequestError as exc:
-        raise _translate(exc, operation, name, *describe()) from exc
+        raise _translate(exc, operation, name, describe()) from exc
 
 
 def _translate(
-    exc: RequestError, operation: str, name: str, alias: str, usecase: str, base_url: str
+    exc: RequestError, operation: str, name: str, storage: StorageDescription
 ) -> Exception:
-    where = f"{operation} of {name!r} in storage {alias!r} (usecase {usecase!r})"
+    where = f"{operation} of {name!r} in storage {storage.alias!r} (usecase {storage.usecase!r})"
+    details = {
+        "alias": storage.alias,
+        "usecase": storage.usecase,
+        "name": name,
+        "operation": operation,
+    }
     if isinstance(exc, ObjectNotFound):
         return FileNotFoundError(f"{where}: no such object")
     if isinstance(exc, Unauthorized | Forbidden):
         return PermissionDenied(f"{where} was refused by objectstore: {exc}")
+    if isinstance(exc, ObjectstoreConnectionError) and _timed_out(exc):
+        waited = f"{storage.read_timeout:g} s" if storage.read_timeout is not None else "too long"
+        return ObjectstoreTimeoutError(
+            f"{where} failed: objectstore at {storage.base_url} sent nothing for {waited} "
+            f"(the read timeout, client_options['timeout_ms']): {exc}",
+            timeout=storage.read_timeout,
+            **details,
+        )
     if isinstance(exc, ObjectstoreConnectionError):
-        message = f"{where} failed: cannot reach objectstore at {base_url}: {exc}"
-    else:
-        message = f"{where} failed: {exc}"
-    return ObjectstoreStorageError(
-        message, alias=alias, usecase=usecase, name=name, operation=operation, status=exc.status
-    )
+        return ObjectstoreUnavailableError(
+            f"{where} failed: cannot reach objectstore at {storage.base_url}: {exc}",
+            status=None,
+            **details,
+        )
+    if isinstance(exc, RateLimited) or exc.status == 503:
+        return ObjectstoreUnavailableError(
+            f"{where} failed: objectstore at {storage.base_url} is unavailable: {exc}",
+            status=exc.status,
+            **details,
+        )
+    return ObjectstoreStorageError(f"{where} failed: {exc}", status=exc.status, **details)
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """Whether a read timeout is among the causes (the client does not say itself).
+
+    Only the read timeout: urllib3 counts a refused connection as a connect timeout.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, TimeoutError | ReadTimeoutError):
+            return True
+        if isinstance(getattr(current, "reason", None), TimeoutError | ReadTimeoutError):
+            return True
+        current = current.__cause__ or current.__context__
+    return False

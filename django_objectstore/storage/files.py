@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from django.core.files.base import File
@@ -49,7 +50,7 @@ def uncompressed_size(session: Session, key: str, meta: Metadata) -> int | None:
     3. otherwise the object is streamed and counted (objects written by other clients).
     """
     recorded = meta.custom.get(SIZE_METADATA)
-    if recorded is not None and recorded.isdigit():
+    if recorded is not None and recorded.isascii() and recorded.isdigit() and len(recorded) < 20:
         return int(recorded)
     if not meta.compression and meta.size is not None:
         return meta.size
@@ -69,6 +70,8 @@ class ObjectStream(io.RawIOBase):
     ``fetch()`` returns a fresh :class:`GetResponse` (or raises ``FileNotFoundError``);
     it is called once now and again for every backward seek. ``size_of(metadata)``
     gives the uncompressed size (only asked for when needed: ``size`` or ``SEEK_END``).
+    ``guard()`` wraps every read of the body (the storage passes its error translation,
+    so a connection lost or a timeout mid-body raises the storage's errors).
     """
 
     def __init__(
@@ -76,10 +79,12 @@ class ObjectStream(io.RawIOBase):
         fetch: Callable[[], GetResponse],
         size_of: Callable[[Metadata], int],
         name: str,
+        guard: Callable[[], AbstractContextManager[None]] = nullcontext,
     ) -> None:
         super().__init__()
         self._fetch = fetch
         self._size_of = size_of
+        self._guard = guard
         self.name = name
         self.mode = "rb"
         self._response: GetResponse | None = fetch()
@@ -115,7 +120,8 @@ class ObjectStream(io.RawIOBase):
         view = memoryview(buffer).cast("B")
         filled = 0
         while filled < len(view):
-            data = response.payload.read(len(view) - filled)
+            with self._guard():
+                data = response.payload.read(len(view) - filled)
             if not data:
                 break
             view[filled : filled + len(data)] = data
@@ -132,20 +138,23 @@ class ObjectStream(io.RawIOBase):
         if size is None or size < 0:
             return self.readall()
         response = self._current()
-        data: bytes = response.payload.read(size)
-        if 0 < len(data) < size:  # short read (a decompressor's frame): fill up
-            parts = [data]
-            missing = size - len(data)
-            while missing and (more := response.payload.read(missing)):
-                parts.append(more)
-                missing -= len(more)
-            data = b"".join(parts)
+        with self._guard():
+            data: bytes = response.payload.read(size)
+            if 0 < len(data) < size:  # short read (a decompressor's frame): fill up
+                parts = [data]
+                missing = size - len(data)
+                while missing and (more := response.payload.read(missing)):
+                    parts.append(more)
+                    missing -= len(more)
+                data = b"".join(parts)
         self._position += len(data)
         return data
 
     def readall(self) -> bytes:
         """The rest of the object in one piece (the caller asked for all of it)."""
-        data: bytes = self._current().payload.read()
+        response = self._current()
+        with self._guard():
+            data: bytes = response.payload.read()
         self._position += len(data)
         return data
 
@@ -215,7 +224,8 @@ class ObjectStream(io.RawIOBase):
     def _skip(self, count: int) -> None:
         response = self._current()
         while count > 0:
-            data = response.payload.read(min(count, _SKIP_CHUNK))
+            with self._guard():
+                data = response.payload.read(min(count, _SKIP_CHUNK))
             if not data:
                 return
             count -= len(data)
@@ -254,8 +264,8 @@ class ObjectstoreFile(_BinaryFile):
         if self.file is None:
             raise ValueError("The file cannot be reopened.")
         if self.file.closed:
-            fetch, size_of = self.file._fetch, self.file._size_of
-            self.file = ObjectStream(fetch, size_of, self.file.name)
+            old = self.file
+            self.file = ObjectStream(old._fetch, old._size_of, old.name, old._guard)
         else:
             self.file.seek(0)
         return self

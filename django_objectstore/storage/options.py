@@ -25,7 +25,9 @@ from django_objectstore.wire.expiration import ExpirationPolicy
 from django_objectstore.wire.paths import validate_usecase
 
 __all__ = [
+    "DEFAULT_TIMEOUT_MS",
     "KEY_MODES",
+    "MAX_URL_EXPIRY",
     "OPTION_NAMES",
     "SECRET_OPTIONS",
     "URL_MODES",
@@ -41,6 +43,19 @@ URL_MODES = ("proxy", "presigned", "direct")
 KEY_MODES = ("server", "name", "content")
 COMPRESSIONS = ("zstd", "none")
 MAX_PRESIGNED_EXPIRY_SECONDS = 7 * 24 * 3600
+MAX_URL_EXPIRY = timedelta(seconds=MAX_PRESIGNED_EXPIRY_SECONDS)
+"""The longest ``url_expiry`` (and ``url(expire=...)``): the protocol's limit for
+pre-signed URLs, applied to every URL mode alike."""
+
+DEFAULT_TIMEOUT_MS = 30_000
+"""The storage's read timeout (``client_options["timeout_ms"]``) unless set: 30 s.
+
+The client alone waits forever, as the official one does; a storage serving web
+requests must not. It counts silence between bytes, not a transfer's length, and
+objectstore answers in milliseconds, so only a stuck server reaches it. 30 s matches
+common request deadlines (gunicorn's worker timeout, many load balancers' idle
+timeouts), so the typed error surfaces instead of the worker being killed; botocore's
+60 s (django-storages' S3) outlives both. ``{"timeout_ms": None}`` waits forever."""
 
 
 @dataclass(frozen=True)
@@ -186,7 +201,7 @@ class StorageOptions:
     url_expiry: timedelta | int | float | str = field(
         default=timedelta(hours=1),
         metadata=_about(
-            "Validity of presigned and token-carrying URLs; at most 7 days.",
+            "How long url() URLs stay valid, in every mode; at most 7 days.",
             kind="url_expiry",
             check=_check_url_expiry,
         ),

@@ -33,8 +33,9 @@ from django_objectstore.client import Client, GetResponse, Metadata, SecretKey, 
 from django_objectstore.conf import DEFAULT_ALIAS
 from django_objectstore.exceptions import ObjectstoreStorageError
 from django_objectstore.scope import get_current_scope
+from django_objectstore.storage import signed_urls
 from django_objectstore.storage.connections import StorageConnections, default_base_url
-from django_objectstore.storage.errors import translate_errors
+from django_objectstore.storage.errors import StorageDescription, translate_errors
 from django_objectstore.storage.expiration import parse_duration_option
 from django_objectstore.storage.files import (
     SIZE_METADATA,
@@ -45,6 +46,8 @@ from django_objectstore.storage.files import (
 )
 from django_objectstore.storage.names import join_name, looks_scoped, split_name
 from django_objectstore.storage.options import (
+    DEFAULT_TIMEOUT_MS,
+    MAX_URL_EXPIRY,
     OPTION_NAMES,
     SECRET_OPTIONS,
     StorageOptions,
@@ -54,6 +57,7 @@ from django_objectstore.storage.options import (
 )
 from django_objectstore.storage.uploads import (
     content_type_for,
+    declare_text_charset,
     is_precompressed,
     original_filename,
     prepare_upload,
@@ -205,13 +209,23 @@ class ObjectstoreStorage(Storage):
         if self.signing_key is not None and self.signing_kid is not None:
             credential = SecretKey(self.signing_kid, self.signing_key)
         base_url = self.resolved_base_url()
+        options = {"timeout_ms": DEFAULT_TIMEOUT_MS, **self.client_options}
         try:
             validate_base_url(base_url)
-            return Client(base_url, token=credential, **self.client_options)
+            return Client(base_url, token=credential, **options)
         except ValueError as exc:
             raise ImproperlyConfigured(
                 f"storage {self.display_alias!r}: cannot create the objectstore client: {exc}"
             ) from exc
+
+    @property
+    def read_timeout(self) -> float | None:
+        """Seconds the client waits for a byte from an HTTP server (``None``: forever,
+        or an in-process store, which has no socket to wait on)."""
+        if not self.resolved_base_url().lower().startswith(("http://", "https://")):
+            return None
+        timeout_ms = self.client_options.get("timeout_ms", DEFAULT_TIMEOUT_MS)
+        return None if timeout_ms is None else float(timeout_ms) / 1000
 
     def session_for(self, scopes: Scopes) -> Session:
         """A client session for this usecase and ``scopes`` (cached, thread-safe)."""
@@ -244,7 +258,9 @@ class ObjectstoreStorage(Storage):
         return translate_errors(
             operation,
             name,
-            lambda: (self.display_alias, self.usecase.name, self.resolved_base_url()),
+            lambda: StorageDescription(
+                self.display_alias, self.usecase.name, self.resolved_base_url(), self.read_timeout
+            ),
         )
 
     # -- names ----------------------------------------------------------------------------
@@ -307,6 +323,7 @@ class ObjectstoreStorage(Storage):
             prepare_upload(content, need_digest=self.key_mode == "content") as upload,
             self.translate_errors("save", stored_name),
         ):
+            content_type = declare_text_charset(content_type, content, upload.body)
             key = {"name": derived_key, "content": upload.sha256, "server": None}[self.key_mode]
             stored_key = session.put(
                 upload.body,
@@ -333,7 +350,10 @@ class ObjectstoreStorage(Storage):
         def size_of(metadata: Metadata) -> int:
             return self._size_from_metadata(session, key, name, metadata)
 
-        return ObjectstoreFile(ObjectStream(fetch, size_of, name), name)
+        def guard() -> AbstractContextManager[None]:
+            return self.translate_errors("read", name)
+
+        return ObjectstoreFile(ObjectStream(fetch, size_of, name, guard), name)
 
     def delete(self, name: str) -> None:
         """Delete the object; deleting a missing object is not an error."""
@@ -415,30 +435,44 @@ class ObjectstoreStorage(Storage):
     def url(self, name: str | None, expire: timedelta | int | None = None) -> str:
         """A URL for ``name`` without any network request.
 
-        ``proxy``: the download view of this app (``?storage=<alias>`` unless this is the
-        view's default storage, see :func:`default_alias`); ``presigned``: a signed
-        objectstore URL valid for ``expire`` (default ``url_expiry``); ``direct``: the
-        plain object URL, with a read token embedded when a signing key is configured.
+        ``proxy``: the download view of this app, signed for this storage, this name and
+        ``expire`` (default ``url_expiry``; see :mod:`.signed_urls`), with
+        ``?storage=<alias>`` unless this is the view's default storage (see
+        :func:`default_alias`). ``presigned``: a pre-signed objectstore URL for the one
+        object. ``direct``: the plain object URL; with a signing key, a pre-signed URL
+        (an ``os_auth`` token cannot be narrowed to one object, a signature can).
+        ``expire`` is at most seven days (``ValueError`` beyond).
         """
         if not name:
             raise ValueError("url() needs a file name")
         scopes, key = self.parse_name(name)
         self.check_scope(scopes, name)
+        validity = self._url_validity(expire)
         if self.url_mode == "proxy":
-            url = reverse("django_objectstore:download", kwargs={"name": name})
-            alias = self.configured_alias
-            if alias is not None and alias != default_alias():
-                url += "?" + urlencode({"storage": alias})
-            return url
-        validity = (
-            self.url_expiry if expire is None else parse_duration_option(expire, option="expire")
-        )
+            return self._proxy_url(name, validity)
         session = self.session_for(scopes)
-        if self.url_mode == "presigned":
+        if self.url_mode == "presigned" or self.signing_key is not None:
             return session.presigned_object_url("GET", key, validity)
-        if self.signing_key is not None:
-            return session.object_url(key, token_validity=validity)
         return session.object_url(key)
+
+    def _url_validity(self, expire: timedelta | int | None) -> timedelta:
+        if expire is None:
+            return self.url_expiry
+        validity = parse_duration_option(expire, option="expire")
+        if validity > MAX_URL_EXPIRY:
+            raise ValueError(
+                f"url(expire={expire!r}) exceeds the maximum of {MAX_URL_EXPIRY.days} days "
+                "(the protocol's limit for signed URLs); ask for a new URL instead"
+            )
+        return validity
+
+    def _proxy_url(self, name: str, validity: timedelta) -> str:
+        url = reverse("django_objectstore:download", kwargs={"name": name})
+        view_default = default_alias()
+        alias = self.configured_alias or view_default
+        query = {"storage": alias} if alias != view_default else {}
+        query.update(signed_urls.signed_query(alias, name, validity))
+        return f"{url}?{urlencode(query)}"
 
     def close(self) -> None:
         """Release the client's connections (a new client is made on next use)."""

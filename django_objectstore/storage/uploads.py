@@ -26,6 +26,7 @@ __all__ = [
     "SPOOL_MEMORY_LIMIT",
     "PreparedUpload",
     "content_type_for",
+    "declare_text_charset",
     "original_filename",
     "prepare_upload",
 ]
@@ -84,6 +85,51 @@ def content_type_for(content: Any, filename: str) -> str | None:
     if isinstance(declared, str) and declared:
         return declared
     return mimetypes.guess_type(filename)[0]
+
+
+CHARSET_PROBE_BYTES = 64 * 1024
+"""How much of a ``text/*`` upload without a charset is read to recognise UTF-8."""
+
+
+def declare_text_charset(content_type: str | None, content: Any, body: BinaryIO) -> str | None:
+    """``content_type`` with the charset a browser needs to show text as text.
+
+    1. A charset in ``content_type`` is kept as it is.
+    2. Else the charset the upload declared (Django's ``UploadedFile.charset``, from
+       the form part's ``Content-Type``) is added.
+    3. Else, for ``text/*``, the first :data:`CHARSET_PROBE_BYTES` of ``body`` are read
+       (then ``body`` is rewound): valid UTF-8 (ASCII included) adds ``charset=utf-8``;
+       anything else stays without a charset, for the browser to guess.
+    """
+    if not content_type or "charset=" in content_type.lower():
+        return content_type
+    declared = getattr(content, "charset", None)
+    if isinstance(declared, str) and declared and _is_token(declared):
+        return f"{content_type}; charset={declared}"
+    if not content_type.lower().startswith("text/"):
+        return content_type
+    start = body.tell()
+    probe = body.read(CHARSET_PROBE_BYTES)
+    body.seek(start)
+    return f"{content_type}; charset=utf-8" if _is_utf8_prefix(probe) else content_type
+
+
+def _is_token(value: str) -> bool:
+    return value.isascii() and all(c.isalnum() or c in "-_.:+" for c in value)
+
+
+def _is_utf8_prefix(data: bytes) -> bool:
+    """Valid UTF-8, allowing a character cut off at the end of the probe."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        # A full probe may end inside a character: that sequence is forgiven.
+        return (
+            len(data) == CHARSET_PROBE_BYTES
+            and error.reason == "unexpected end of data"
+            and error.start >= len(data) - 3
+        )
+    return True
 
 
 def is_precompressed(content_type: str | None) -> bool:

@@ -52,7 +52,8 @@ def test_content_type_is_guessed_from_the_name_without_an_upload(
     storage: ObjectstoreStorage, prefix: str
 ) -> None:
     name = storage.save(f"{prefix}/page.html", ContentFile(b"<p>hi</p>"))
-    assert storage.metadata(name).content_type == "text/html"
+    # Text that is valid UTF-8 is stored with its charset (see docs/storage.md).
+    assert storage.metadata(name).content_type == "text/html; charset=utf-8"
     assert storage.metadata(name).filename == "page.html"
 
 

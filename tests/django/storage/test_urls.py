@@ -11,7 +11,7 @@ import urllib3
 from django.core.files.base import ContentFile
 from django.test import override_settings
 
-from django_objectstore.storage import ObjectstoreStorage
+from django_objectstore.storage import ObjectstoreStorage, signed_urls
 
 UNREACHABLE = "http://127.0.0.1:9"
 
@@ -34,19 +34,82 @@ def signed(make_storage: Any, objectstore_auth_server: Any) -> Any:
     return make
 
 
-def test_proxy_url_reverses_the_download_view(storage: ObjectstoreStorage) -> None:
+def _query(url: str) -> dict[str, str]:
+    return {name: values[0] for name, values in parse_qs(urlsplit(url).query).items()}
+
+
+def test_proxy_url_reverses_the_download_view_with_a_signature(
+    storage: ObjectstoreStorage,
+) -> None:
     url = storage.url("org=1;project=2/abc/def.txt")
-    assert url == "/objectstore/org=1;project=2/abc/def.txt"
+    assert urlsplit(url).path == "/objectstore/org=1;project=2/abc/def.txt"
+    assert sorted(_query(url)) == ["expires", "signature"]
 
 
 def test_proxy_url_names_a_storage_other_than_the_views_default(make_storage: Any) -> None:
-    assert make_storage(alias="avatars").url("_/k") == "/objectstore/_/k?storage=avatars"
+    url = make_storage(alias="avatars").url("_/k")
+    assert urlsplit(url).path == "/objectstore/_/k"
+    assert _query(url)["storage"] == "avatars"
 
 
-def test_proxy_url_of_the_only_objectstore_storage_has_no_query(make_storage: Any) -> None:
+def test_proxy_url_of_the_only_objectstore_storage_names_no_storage(make_storage: Any) -> None:
     storages = {"files": {"BACKEND": "django_objectstore.storage.ObjectstoreStorage"}}
     with override_settings(STORAGES=storages):
-        assert make_storage(alias="files").url("_/k") == "/objectstore/_/k"
+        url = make_storage(alias="files").url("_/k")
+    assert "storage" not in _query(url)
+
+
+def test_proxy_url_expiry_is_rounded_up_to_a_tenth_of_url_expiry(
+    storage: ObjectstoreStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(signed_urls, "now", lambda: 1_000_000_001.5)
+    # url_expiry is one hour: expiries are multiples of 6 minutes, at least 1 h ahead.
+    expires = int(_query(storage.url("_/k"))["expires"])
+    assert expires % 360 == 0
+    assert 1_000_000_001.5 + 3600 <= expires < 1_000_000_001.5 + 3600 + 360
+
+
+def test_proxy_urls_rendered_within_one_bucket_are_identical(
+    storage: ObjectstoreStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start = 1_800_000_000  # a multiple of 360
+    urls = set()
+    for offset in (1, 100, 359):
+        monkeypatch.setattr(signed_urls, "now", lambda offset=offset: start + offset)
+        urls.add(storage.url("_/k"))
+    assert len(urls) == 1
+    monkeypatch.setattr(signed_urls, "now", lambda: start + 361)
+    assert storage.url("_/k") not in urls
+
+
+def test_proxy_url_takes_a_per_call_expiry(
+    storage: ObjectstoreStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start = 60480 * 33_000  # a multiple of a tenth of both validities
+    monkeypatch.setattr(signed_urls, "now", lambda: start)
+    assert int(_query(storage.url("_/k", expire=600))["expires"]) == start + 600
+    week = int(_query(storage.url("_/k", expire=timedelta(days=7)))["expires"])
+    assert week == start + 7 * 86400
+
+
+def test_proxy_url_signatures_differ_per_name_and_storage(make_storage: Any) -> None:
+    one, other = make_storage(alias="attachments"), make_storage(alias="avatars")
+    signatures = {
+        _query(one.url("_/a"))["signature"],
+        _query(one.url("_/b"))["signature"],
+        _query(other.url("_/a"))["signature"],
+    }
+    assert len(signatures) == 3
+
+
+@pytest.mark.parametrize("mode", ["proxy", "presigned", "direct"])
+def test_url_validity_is_capped_at_seven_days(signed: Any, mode: str) -> None:
+    storage = signed(url_mode=mode)
+    with pytest.raises(ValueError, match="maximum of 7 days"):
+        storage.url("_/k", expire=timedelta(days=365))
+    with pytest.raises(ValueError, match="maximum of 7 days"):
+        storage.url("_/k", expire=timedelta(days=7, seconds=1))
+    assert storage.url("_/k", expire=timedelta(days=7))
 
 
 def test_url_needs_a_name(storage: ObjectstoreStorage) -> None:
@@ -76,12 +139,36 @@ def test_presigned_url_takes_a_per_call_expiry(signed: Any) -> None:
     assert parse_qs(urlsplit(storage.url("_/k", expire=30)).query)["os_duration"] == ["30"]
 
 
-def test_direct_url_with_a_signing_key_embeds_a_read_token(signed: Any, prefix: str) -> None:
+def test_direct_url_with_a_signing_key_is_presigned_for_the_one_object(
+    signed: Any, prefix: str
+) -> None:
     storage = signed(url_mode="direct", compression="none")
     name = storage.save(f"{prefix}/d.txt", ContentFile(b"direct body"))
     url = storage.url(name)
-    assert "os_auth=" in url
+    # A JWT (os_auth) grants a whole scope; a pre-signed URL only this path.
+    assert "os_auth=" not in url
+    assert "os_sig=" in url
     assert fetch(url) == (200, b"direct body")
+
+
+@pytest.mark.parametrize("mode", ["direct", "presigned"])
+def test_swapping_the_key_of_a_signed_url_is_refused_by_the_server(
+    signed: Any, prefix: str, mode: str
+) -> None:
+    storage = signed(url_mode=mode, compression="none")
+    mine = storage.save(f"{prefix}/mine.txt", ContentFile(b"mine"))
+    theirs = storage.save(f"{prefix}/theirs.txt", ContentFile(b"theirs"))
+    url = storage.url(mine)
+    my_key, their_key = mine.split("/", 1)[1], theirs.split("/", 1)[1]
+    status, body = fetch(url.replace(my_key, their_key))
+    assert status in (401, 403)
+    assert b"theirs" not in body
+    assert fetch(url) == (200, b"mine")
+
+
+def test_direct_url_validity_is_the_signature_duration(signed: Any) -> None:
+    storage = signed(url_mode="direct", url_expiry="2 days")
+    assert _query(storage.url("_/k"))["os_duration"] == str(2 * 86400)
 
 
 def test_direct_url_without_credentials_is_the_plain_object_url(

@@ -193,28 +193,40 @@ def test_missing_object_answers_404(project: Project) -> None:
     assert Client().get(_url(project, f"{scope}/no-such-key")).status_code == 404
 
 
-def test_unscoped_download_is_refused_to_anonymous_users(project: Project) -> None:
+def _unsigned(url: str) -> str:
+    return url.split("?", 1)[0]
+
+
+def test_signed_url_downloads_for_anonymous_visitors(project: Project) -> None:
     attachment = _attach(project)
     response = Client().get(attachment.file.url)
-    assert response.status_code == 403
-
-
-def test_unscoped_download_is_allowed_by_the_permission_hook(
-    project: Project, admin_client: Client
-) -> None:
-    attachment = _attach(project)
-    assert attachment.file.url.startswith("/objectstore/")
-    response = admin_client.get(attachment.file.url)
     assert response.status_code == 200
     assert _body(response) == TEXT
 
 
-def test_unscoped_download_without_a_hook_is_refused(
+def test_unsigned_unscoped_download_is_refused_to_anonymous_users(project: Project) -> None:
+    attachment = _attach(project)
+    response = Client().get(_unsigned(attachment.file.url))
+    assert response.status_code == 403
+
+
+def test_unsigned_unscoped_download_is_allowed_by_the_permission_hook(
+    project: Project, admin_client: Client
+) -> None:
+    attachment = _attach(project)
+    url = _unsigned(attachment.file.url)
+    assert url.startswith("/objectstore/")
+    response = admin_client.get(url)
+    assert response.status_code == 200
+    assert _body(response) == TEXT
+
+
+def test_unsigned_unscoped_download_without_a_hook_is_refused(
     project: Project, admin_client: Client
 ) -> None:
     attachment = _attach(project)
     with override_settings(OBJECTSTORE={"download_permission": None}):
-        assert admin_client.get(attachment.file.url).status_code == 403
+        assert admin_client.get(_unsigned(attachment.file.url)).status_code == 403
 
 
 def test_permission_hook_refusal_answers_403(project: Project) -> None:
@@ -226,6 +238,36 @@ def test_permission_hook_refusal_answers_403(project: Project) -> None:
     with override_settings(OBJECTSTORE=settings):
         response = Client().get(_url(project, attachment.file.name))
     assert response.status_code == 403
+
+
+HUGE = "9" * 5000  # beyond int()'s 4,300-digit limit
+
+
+@pytest.mark.parametrize(
+    ("header", "status", "expected"),
+    [
+        ("bytes=\u0660-\u0661", 200, TEXT),  # Arabic-Indic digits are not digits here
+        ("bytes=\uff10-\uff19", 200, TEXT),
+        (f"bytes=0-{HUGE}", 206, TEXT),
+        (f"bytes=-{HUGE}", 206, TEXT),
+        (f"bytes={HUGE}-", 416, b""),
+        (f"bytes={'0' * 5000}1-2", 206, TEXT[1:3]),
+    ],
+)
+def test_hostile_ranges_get_the_file_or_416_never_500(
+    project: Project, header: str, status: int, expected: bytes
+) -> None:
+    attachment = _attach(project)
+    for accept in ("zstd", "gzip"):  # passed through and decompressed representations
+        response = Client().get(
+            _url(project, attachment.file.name),
+            headers={"Range": header, "Accept-Encoding": accept},
+        )
+        assert response.status_code == status
+        if status == 416:  # the size of the representation: compressed for zstd
+            assert response["Content-Range"].startswith("bytes */")
+        elif accept == "gzip":
+            assert _body(response) == expected
 
 
 def test_post_is_not_allowed(project: Project) -> None:

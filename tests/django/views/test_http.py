@@ -51,6 +51,43 @@ def test_parse_range_beyond_the_end_is_not_satisfiable(header: str, size: int) -
         parse_range(header, size)
 
 
+HUGE = "9" * 5000  # beyond int()'s 4,300-digit limit
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (f"bytes=0-{HUGE}", ByteRange(0, 99)),
+        (f"bytes=-{HUGE}", ByteRange(0, 99)),
+        (f"bytes={'0' * 5000}5-9", ByteRange(5, 9)),
+        ("bytes=00-0009", ByteRange(0, 9)),
+    ],
+)
+def test_parse_range_takes_numbers_of_any_length(header: str, expected: ByteRange) -> None:
+    assert parse_range(header, 100) == expected
+
+
+@pytest.mark.parametrize("header", [f"bytes={HUGE}-", f"bytes={HUGE}-{HUGE}"])
+def test_parse_range_starting_at_a_huge_position_is_not_satisfiable(header: str) -> None:
+    with pytest.raises(RangeNotSatisfiable):
+        parse_range(header, 100)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "bytes=\u0660-\u0661",  # Arabic-Indic zero and one
+        "bytes=\u0966-\u0967",  # Devanagari
+        "bytes=\uff10-\uff19",  # fullwidth
+        "bytes=0-\u0661",
+        "bytes=-\u0661",
+        "bytes=\u00b2-",  # superscript two: str.isdigit() says yes
+    ],
+)
+def test_parse_range_reads_ascii_digits_only(header: str) -> None:
+    assert parse_range(header, 100) is None
+
+
 def test_byte_range_formats_content_range() -> None:
     assert ByteRange(10, 19).content_range(100) == "bytes 10-19/100"
     assert ByteRange(10, 19).length == 10
