@@ -18,6 +18,8 @@ Ids are never reused. Errors:
 - ``E014`` a storage's ``BACKEND`` cannot be imported (only for objectstore paths)
 - ``E015`` an ``ObjectstoreFileField`` names a storage alias missing from ``STORAGES``
 - ``E016`` the ``alias`` option differs from the storage's key in ``STORAGES``
+- ``E017`` a relative embedded store (``embedded:``, ``embedded:rel/dir`` or the
+  default) while ``settings.BASE_DIR`` is not set
 
 Warnings:
 
@@ -46,12 +48,13 @@ from django_objectstore.conf import objectstore_settings
 from django_objectstore.fields import ObjectstoreFileField
 from django_objectstore.fields.references import field_sources
 from django_objectstore.storage import ObjectstoreStorage
-from django_objectstore.storage.connections import default_base_url
+from django_objectstore.storage.connections import is_relative_embedded, resolve_base_url
 from django_objectstore.storage.options import find_problems, validate_base_url
 from django_objectstore.storage.storage import PATH as _STORAGE_PATH
 
 __all__ = [
     "check_embedded_in_production",
+    "check_embedded_paths",
     "check_field_storages",
     "check_fields_have_a_scope_source",
     "check_objectstore_setting",
@@ -90,6 +93,7 @@ def register() -> None:
     """Register the checks (called from ``AppConfig.ready``; safe to call twice)."""
     checks.register(check_storages)
     checks.register(check_objectstore_setting)
+    checks.register(check_embedded_paths)
     checks.register(check_fields_have_a_scope_source, checks.Tags.models)
     checks.register(check_field_storages, checks.Tags.models)
     checks.register(check_proxy_urls, checks.Tags.urls)
@@ -252,6 +256,35 @@ def check_proxy_urls(**kwargs: Any) -> list[checks.CheckMessage]:
     return []
 
 
+def check_embedded_paths(**kwargs: Any) -> list[checks.CheckMessage]:
+    """A relative embedded directory is resolved against ``BASE_DIR``, never the current
+    directory: without ``BASE_DIR`` each command would find (or create) another store."""
+    if getattr(settings, "BASE_DIR", None) is not None:
+        return []
+    try:
+        project_default = objectstore_settings.base_url
+    except ImproperlyConfigured:
+        return []  # E011
+    messages: list[checks.CheckMessage] = []
+    for alias, cls, options, _ in _objectstore_storages():
+        if cls is None:
+            continue
+        base_url = _effective(cls, options).get("base_url") or project_default or "embedded:"
+        if isinstance(base_url, str) and is_relative_embedded(base_url):
+            messages.append(
+                checks.Error(
+                    f"STORAGES[{alias!r}] uses the embedded objectstore at the relative path "
+                    f"{base_url!r}, but settings.BASE_DIR is not set, so it would depend on "
+                    f"the current directory",
+                    hint="set BASE_DIR in your settings (relative embedded paths are resolved "
+                    "against it), or use base_url='embedded:///absolute/dir'",
+                    obj=f"STORAGES[{alias!r}]",
+                    id=_ID.format("E017"),
+                )
+            )
+    return messages
+
+
 def check_embedded_in_production(**kwargs: Any) -> list[checks.CheckMessage]:
     """An in-process store is for development: it lives on one machine's disk."""
     if settings.DEBUG:
@@ -260,11 +293,10 @@ def check_embedded_in_production(**kwargs: Any) -> list[checks.CheckMessage]:
     for alias, cls, options, _ in _objectstore_storages():
         if cls is None:
             continue
-        base_url = _effective(cls, options).get("base_url")
         try:
-            base_url = base_url or default_base_url()
+            base_url = resolve_base_url(_effective(cls, options).get("base_url"))
         except ImproperlyConfigured:
-            continue
+            continue  # E017
         if isinstance(base_url, str) and base_url.startswith(("embedded:", "memory:")):
             messages.append(
                 checks.Warning(

@@ -68,6 +68,9 @@ _objectstore_options: dict[str, object] = {
     "alias": "attachments",
     "usecase": "attachments",
     "compression": "zstd",
+    # Time to idle: a file expires 30 days after its last read; objectstore_keepalive
+    # (or the project page's button) keeps referenced files alive.
+    "expiration_policy": "tti:30 days",
 }
 if os.environ.get("OBJECTSTORE_TOKEN"):
     _objectstore_options["token"] = os.environ["OBJECTSTORE_TOKEN"]

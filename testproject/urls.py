@@ -1,8 +1,8 @@
 """URLs of the example site.
 
-The download view is mounted twice: under each project (the scope comes from the URL,
-see ``example/scopes.py``) for the site's own pages, and at ``/objectstore/`` where the
-storage's ``url()`` points (used by the admin's file links; staff only).
+Every page links files through ``file.url``, which points at the download view mounted
+at ``/objectstore/``. It is also mounted under each project (the scope comes from the
+URL, see ``example/scopes.py``), for links an app builds with the scope in the path.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ urlpatterns = [
         views.attachment_delete,
         name="attachment-delete",
     ),
+    path(f"{project}keepalive/", views.project_keepalive, name="project-keepalive"),
     path("objectstore/", include("django_objectstore.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -14,6 +14,13 @@ The stored value is ``<scope>/<key>`` (``org=42;project=1337/4f0c...``), so ever
 says which scope it belongs to. The scope of a new file comes from the field's ``scope``
 callable, else from the active scope (the request's, set by
 ``ObjectstoreScopeMiddleware``, or an ``objectstore_scope(...)`` block).
+
+Files follow their row: when a save gives an existing file another scope through the
+``scope`` callable (an attachment moved to another project), the object is copied into
+the new scope (objectstore has no server-side copy: it is streamed through the
+storage), the row saved with the new name, and the old object deleted after commit when
+``delete_orphans`` is set. A copy that cannot be made fails the save with
+:class:`ScopeMoveError`.
 """
 
 from __future__ import annotations
@@ -30,20 +37,31 @@ from django.db.models import Model, signals
 from django.db.models.fields.files import FieldFile, FileField
 
 from django_objectstore.conf import DEFAULT_ALIAS
+from django_objectstore.exceptions import ObjectstoreFieldError
 from django_objectstore.fields.transactions import (
     confirm_saved,
     record_upload,
     schedule_delete_if_unreferenced,
 )
 from django_objectstore.scope import get_current_scope, scope_from_mapping
+from django_objectstore.storage import ObjectstoreStorage
+from django_objectstore.storage.names import join_name, split_name
 from django_objectstore.wire.scopes import Scopes, format_scopes
 
-__all__ = ["DEFAULT_MAX_LENGTH", "ObjectstoreFieldFile", "ObjectstoreFileField"]
+__all__ = ["DEFAULT_MAX_LENGTH", "ObjectstoreFieldFile", "ObjectstoreFileField", "ScopeMoveError"]
 
 DEFAULT_MAX_LENGTH = 512
 """Room for a long scope (``org=...;project=...``), a key and the original file name."""
 
 ScopeCallable = Callable[[Any], Mapping[str, object]]
+
+
+class ScopeMoveError(ObjectstoreFieldError):
+    """A saved row's file could not be copied into the row's new scope; nothing was saved.
+
+    The message names the row, the stored name, both scopes and the cause (the object is
+    missing, the active request scope forbids the new scope, the server failed...).
+    """
 
 
 class ObjectstoreFieldFile(FieldFile):
@@ -156,6 +174,40 @@ class ObjectstoreFileField(FileField):
                 f"`with django_objectstore.scope.objectstore_scope(org=..., ...):` block."
             )
         return current
+
+    def pre_save(self, model_instance: Model, add: bool) -> Any:
+        """Upload a new file (``FileField``), or move a stored one whose scope changed."""
+        file = super().pre_save(model_instance, add)
+        if not add and self.scope is not None and file and file._committed and file.name:
+            self._follow_scope(model_instance, file)
+        return file
+
+    def _follow_scope(self, instance: Model, file: FieldFile) -> None:
+        """Copy ``file`` into the scope the ``scope`` callable now gives, if it changed."""
+        storage = self.storage
+        name = str(file.name)
+        if not isinstance(storage, ObjectstoreStorage):
+            return
+        try:
+            old_scopes, key = split_name(name)
+        except ValueError:
+            return  # not an objectstore name (e.g. not copied in yet): nothing to move
+        new_scopes = self.scope_for(instance)
+        if tuple(new_scopes) == tuple(old_scopes):
+            return
+        try:
+            with storage.open(name, "rb") as source:
+                new_name = storage.save(join_name(new_scopes, key), source)
+        except Exception as error:
+            raise ScopeMoveError(
+                f"{self._label()} pk={instance.pk}: the row's scope changed from "
+                f"{format_scopes(old_scopes)!r} to {format_scopes(new_scopes)!r}, but its "
+                f"file {name!r} could not be copied there ({type(error).__name__}: {error}); "
+                f"the row was not saved"
+            ) from error
+        file.name = new_name
+        # Like any upload: deleted again if the row never commits.
+        record_upload(storage, new_name, instance)
 
     def generate_filename(self, instance: Model | None, filename: str | PathLike[str]) -> str:
         if instance is None:

@@ -128,6 +128,68 @@ def count_references(source: FieldSource[Any]) -> int:
     return sum(1 for _ in iter_references(source))
 
 
+DEFAULT_MAX_MISSING_FRACTION = 0.5
+"""``--clear-missing`` clears nothing in a store where more than this share of the
+references is missing: lost objects are rare, a wrong path or server is not."""
+
+
+@dataclass
+class StoreTally:
+    """The references one store (server and usecase) was asked about, for the guard."""
+
+    where: str
+    found: int = 0
+    missing: int = 0
+    missing_references: list[Reference] = field(default_factory=list)
+
+    @property
+    def checked(self) -> int:
+        return self.found + self.missing
+
+    def implausible(self, max_fraction: float) -> bool:
+        """All references missing, or more than ``max_fraction`` of them."""
+        if not self.missing:
+            return False
+        return self.found == 0 or self.missing / self.checked > max_fraction
+
+    def explain(self, max_fraction: float) -> str:
+        if self.found == 0:
+            return f"all {self.checked} reference(s) checked there are missing"
+        share = self.missing / self.checked
+        return (
+            f"{self.missing} of {self.checked} references ({share:.0%}) are missing, more "
+            f"than --max-missing-fraction {max_fraction:g}"
+        )
+
+
+class MissingGuard:
+    """Counts found and missing references per store, so ``--clear-missing`` can refuse
+    to empty rows when the answer is implausible (the wrong store, not lost files)."""
+
+    def __init__(self, max_fraction: float = DEFAULT_MAX_MISSING_FRACTION) -> None:
+        self.max_fraction = max_fraction
+        self._stores: dict[tuple[str, str], StoreTally] = {}
+
+    def add(self, outcome: Outcome, *, keep_missing: bool) -> None:
+        if outcome.status not in ("refreshed", "missing"):
+            return
+        storage = outcome.reference.source.storage
+        url, usecase = storage.resolved_base_url(), storage.usecase.name
+        tally = self._stores.get((url, usecase))
+        if tally is None:
+            where = f"storage {storage.display_alias!r} ({url}, usecase {usecase})"
+            tally = self._stores[(url, usecase)] = StoreTally(where)
+        if outcome.status == "refreshed":
+            tally.found += 1
+        else:
+            tally.missing += 1
+            if keep_missing:
+                tally.missing_references.append(outcome.reference)
+
+    def stores(self) -> list[StoreTally]:
+        return list(self._stores.values())
+
+
 def clear_reference(reference: Reference) -> None:
     """Empty the field of a row whose object is gone (unless the row changed meanwhile)."""
     attname = reference.source.field.attname

@@ -5,6 +5,10 @@ Both are created lazily and shared by every thread using the storage; ``close()`
 releases the client's connections and the next use makes a new client. Without a
 ``base_url`` a storage connects to ``OBJECTSTORE["base_url"]``, else to an embedded
 store in the project directory (:func:`default_base_url`).
+
+Relative ``embedded:`` URLs are resolved against ``settings.BASE_DIR``, never the
+current directory (:func:`resolve_base_url`): a management command run from another
+directory must find the same objects as the web process, not an empty store of its own.
 """
 
 from __future__ import annotations
@@ -14,33 +18,66 @@ from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from django_objectstore.client import Client, Session, Usecase
 from django_objectstore.conf import objectstore_settings
 from django_objectstore.wire.scopes import Scopes
 
-__all__ = ["DATA_DIRECTORY", "SESSION_CACHE_SIZE", "StorageConnections", "default_base_url"]
+__all__ = [
+    "DATA_DIRECTORY",
+    "EMBEDDED_SCHEME",
+    "SESSION_CACHE_SIZE",
+    "StorageConnections",
+    "default_base_url",
+    "is_relative_embedded",
+    "resolve_base_url",
+]
 
 SESSION_CACHE_SIZE = 1024
 """Sessions kept per storage; the cache is emptied when it is full."""
 
 DATA_DIRECTORY = ".objectstore-data"
-"""Directory of the default embedded store, under ``BASE_DIR`` (else the current one)."""
+"""Directory of the default embedded store, under ``BASE_DIR``."""
+
+EMBEDDED_SCHEME = "embedded:"
+
+
+def is_relative_embedded(url: str) -> bool:
+    """``embedded:`` or ``embedded:rel/dir``: a directory that needs ``BASE_DIR``."""
+    if not url.startswith(EMBEDDED_SCHEME):
+        return False
+    return not url[len(EMBEDDED_SCHEME) :].startswith("/")
+
+
+def resolve_base_url(base_url: str | None) -> str:
+    """Where a storage with this ``base_url`` option connects to.
+
+    ``base_url``, else ``OBJECTSTORE["base_url"]``, else the default embedded store
+    (``BASE_DIR/.objectstore-data``). A relative embedded URL becomes absolute against
+    ``settings.BASE_DIR``: ``embedded:`` alone is the default directory
+    ``BASE_DIR/.objectstore-data`` and ``embedded:rel/dir`` is ``BASE_DIR/rel/dir``.
+    Without ``BASE_DIR`` a relative one raises ``ImproperlyConfigured`` (system check
+    ``E017``) instead of silently depending on the current directory.
+    """
+    url = base_url or objectstore_settings.base_url or EMBEDDED_SCHEME
+    if not is_relative_embedded(url):
+        return url
+    relative = url[len(EMBEDDED_SCHEME) :] or DATA_DIRECTORY
+    base_dir = getattr(settings, "BASE_DIR", None)
+    if base_dir is None:
+        raise ImproperlyConfigured(
+            f"the embedded objectstore {url!r} is a relative path, and settings.BASE_DIR "
+            f"is not set: set BASE_DIR (startproject does) or use embedded:///absolute/dir"
+        )
+    directory = (Path(base_dir) / relative).resolve()
+    return f"embedded://{directory.as_posix()}"
 
 
 def default_base_url() -> str:
-    """``OBJECTSTORE["base_url"]``, else ``embedded:`` + ``BASE_DIR/.objectstore-data``.
-
-    Without a ``BASE_DIR`` setting the directory is relative to the current directory.
-    """
-    configured = objectstore_settings.base_url
-    if configured:
-        return configured
-    base_dir = getattr(settings, "BASE_DIR", None)
-    if base_dir is None:
-        return f"embedded:{DATA_DIRECTORY}"
-    directory = Path(base_dir).resolve() / DATA_DIRECTORY
-    return f"embedded://{directory.as_posix()}"
+    """``OBJECTSTORE["base_url"]``, else ``embedded:`` + ``BASE_DIR/.objectstore-data``,
+    resolved as :func:`resolve_base_url` does."""
+    return resolve_base_url(None)
 
 
 class StorageConnections:

@@ -34,7 +34,7 @@ from django_objectstore.conf import DEFAULT_ALIAS
 from django_objectstore.exceptions import ObjectstoreStorageError
 from django_objectstore.scope import get_current_scope
 from django_objectstore.storage import signed_urls
-from django_objectstore.storage.connections import StorageConnections, default_base_url
+from django_objectstore.storage.connections import StorageConnections, resolve_base_url
 from django_objectstore.storage.errors import StorageDescription, translate_errors
 from django_objectstore.storage.expiration import parse_duration_option
 from django_objectstore.storage.files import (
@@ -169,8 +169,9 @@ class ObjectstoreStorage(Storage):
         return merged
 
     def resolved_base_url(self) -> str:
-        """``base_url``, else ``OBJECTSTORE["base_url"]``, else an embedded store."""
-        return self.base_url or default_base_url()
+        """``base_url``, else ``OBJECTSTORE["base_url"]``, else an embedded store; a
+        relative embedded directory is resolved against ``BASE_DIR``."""
+        return resolve_base_url(self.base_url)
 
     @property
     def configured_alias(self) -> str | None:

@@ -87,3 +87,23 @@ class Note(models.Model):
 
     def __str__(self) -> str:
         return self.file.name or ""
+
+
+class KeepaliveRun(models.Model):
+    """One press of a project page's "Keep alive" button: what the keepalive job found."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="keepalive_runs")
+    ran_at = models.DateTimeField(auto_now_add=True)
+    checked = models.PositiveIntegerField(default=0)
+    refreshed = models.PositiveIntegerField(default=0)
+    missing = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-ran_at", "-id"]
+
+    def __str__(self) -> str:
+        return (
+            f"checked {self.checked}, refreshed {self.refreshed}, missing {self.missing}, "
+            f"failed {self.failed}"
+        )

@@ -1,4 +1,7 @@
-"""Pages of the example site: projects, their attachments, upload and delete."""
+"""Pages of the example site: projects, their attachments, upload, delete, keepalive.
+
+Every download link is ``attachment.file.url`` (the storage's URL, as in the admin).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +12,9 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from testproject.example.files import describe, keepalive
 from testproject.example.forms import ProjectForm, UploadForm
-from testproject.example.models import Attachment, Organization, Project
+from testproject.example.models import Attachment, KeepaliveRun, Organization, Project
 
 
 def index(request: HttpRequest) -> HttpResponse:
@@ -34,11 +38,35 @@ def project_detail(request: HttpRequest, org_id: int, project_id: int) -> HttpRe
             Attachment.objects.create(project=project, file=upload, original_name=upload.name)
         messages.success(request, f"Uploaded {upload.name}.")
         return HttpResponseRedirect(_project_url(project))
+    storage = Attachment._meta.get_field("file").storage  # type: ignore[attr-defined]
     return render(
         request,
         "example/project.html",
-        {"project": project, "attachments": project.attachments.all(), "form": form},
+        {
+            "project": project,
+            "files": [describe(attachment) for attachment in project.attachments.all()],
+            "form": form,
+            "usecase": storage.usecase.name,
+            "base_url": storage.resolved_base_url(),
+            "last_run": project.keepalive_runs.first(),
+        },
     )
+
+
+@require_POST
+def project_keepalive(request: HttpRequest, org_id: int, project_id: int) -> HttpResponseRedirect:
+    """Run the keepalive job (``manage.py objectstore_keepalive``) for this project's files."""
+    project = _project(org_id, project_id)
+    outcomes = keepalive(project.attachments.exclude(file=""))
+    run = KeepaliveRun.objects.create(
+        project=project,
+        checked=len(outcomes),
+        refreshed=sum(o.status == "refreshed" for o in outcomes),
+        missing=sum(o.status == "missing" for o in outcomes),
+        failed=sum(o.status == "failed" for o in outcomes),
+    )
+    messages.success(request, f"Keepalive: {run}.")
+    return HttpResponseRedirect(_project_url(project))
 
 
 @require_POST

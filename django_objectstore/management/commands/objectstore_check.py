@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from django_objectstore.jobs.embedded import objectstore_storage
+from django_objectstore.jobs.embedded import objectstore_storage, require_existing_store
 from django_objectstore.jobs.roundtrip import round_trip
 from django_objectstore.storage.storage import objectstore_aliases
 
@@ -42,8 +42,11 @@ class Command(BaseCommand):
         failed = []
         for alias in chosen:
             try:
-                verdict = round_trip(alias, objectstore_storage(alias))
-            except Exception as error:  # e.g. ImproperlyConfigured while constructing it
+                storage = objectstore_storage(alias)
+                # A check must not create the store it checks (an empty one would pass).
+                require_existing_store(storage, f"STORAGES[{alias!r}]")
+                verdict = round_trip(alias, storage)
+            except Exception as error:  # ImproperlyConfigured, MissingStore
                 self.stderr.write(self.style.ERROR(f"{alias}: FAILED at configuration: {error}"))
                 failed.append(alias)
                 continue

@@ -12,6 +12,7 @@ from django_objectstore.exceptions import ObjectstoreFieldError
 from django_objectstore.fields import ObjectstoreFileField
 from django_objectstore.fields.references import FieldSource, field_sources, select_sources
 from django_objectstore.jobs.copying import STATUSES, copy_field
+from django_objectstore.jobs.embedded import MissingStore, require_existing_source
 from django_objectstore.storage import ObjectstoreStorage
 
 
@@ -58,7 +59,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             self._handle(options)
-        except ObjectstoreFieldError as error:
+        except (ObjectstoreFieldError, MissingStore) as error:
             raise CommandError(str(error)) from error
 
     def _handle(self, options: dict[str, Any]) -> None:
@@ -66,6 +67,7 @@ class Command(BaseCommand):
             raise CommandError("--batch-size must be at least 1")
         source = self._source(options["model"])
         from_storage = self._from_storage(options["from_storage"])
+        require_existing_source(from_storage, f"--from-storage {options['from_storage']!r}")
         scope = parse_scope(options["scope"]) if options["scope"] else None
         if scope is None and source.field.scope is None:
             raise CommandError(

@@ -10,8 +10,16 @@ from django.core.management.base import BaseCommand, CommandError
 
 from django_objectstore.exceptions import ObjectstoreFieldError
 from django_objectstore.fields import ObjectstoreFileField
-from django_objectstore.fields.references import FieldSource, field_sources, select_sources
+from django_objectstore.fields.references import (
+    FieldSource,
+    Reference,
+    field_sources,
+    select_sources,
+)
+from django_objectstore.jobs.embedded import MissingStore, require_existing_store
 from django_objectstore.jobs.keepalive import (
+    DEFAULT_MAX_MISSING_FRACTION,
+    MissingGuard,
     Outcome,
     Summary,
     clear_reference,
@@ -22,6 +30,13 @@ from django_objectstore.jobs.keepalive import (
 from django_objectstore.jobs.progress import Progress
 
 Sources = list[FieldSource[ObjectstoreFileField]]
+
+
+def fraction(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 1:
+        raise ValueError(text)
+    return value
 
 
 class Command(BaseCommand):
@@ -60,7 +75,21 @@ class Command(BaseCommand):
         parser.add_argument(
             "--clear-missing",
             action="store_true",
-            help="Empty the fields whose objects are gone.",
+            help="Empty the fields whose objects are gone (refused when implausibly many are).",
+        )
+        parser.add_argument(
+            "--max-missing-fraction",
+            type=fraction,
+            default=DEFAULT_MAX_MISSING_FRACTION,
+            metavar="F",
+            help="With --clear-missing: clear nothing in a store where more than this share "
+            f"of the references (default {DEFAULT_MAX_MISSING_FRACTION}), or all of them, "
+            "are missing, unless --force is given.",
+        )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="With --clear-missing: clear even when implausibly many references are missing.",
         )
         parser.add_argument(
             "--dry-run",
@@ -71,7 +100,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             self._handle(options)
-        except ObjectstoreFieldError as error:
+        except (ObjectstoreFieldError, MissingStore) as error:
             raise CommandError(str(error)) from error
 
     def _handle(self, options: dict[str, Any]) -> None:
@@ -90,14 +119,46 @@ class Command(BaseCommand):
             if verbosity:
                 self.stdout.write("No ObjectstoreFileField with a time-to-idle usecase found.")
             return
+        for source in sources:  # before any request: an embedded store would be created
+            require_existing_store(source.storage, source.label)
         if options["dry_run"]:
             self._dry_run(sources, verbosity)
             return
-        summary = self._refresh(sources, options, verbosity)
+        guard = MissingGuard(options["max_missing_fraction"])
+        summary = self._refresh(sources, options, verbosity, guard)
+        refused = self._clear(guard, options, verbosity) if options["clear_missing"] else []
         if verbosity:
             self.stdout.write(summary.line())
+        problems = []
         if summary.failed:
-            raise CommandError(f"{summary.failed} reference(s) could not be refreshed")
+            problems.append(f"{summary.failed} reference(s) could not be refreshed")
+        if refused:
+            problems.append(
+                f"nothing cleared in {len(refused)} store(s) with implausibly many missing "
+                f"references: {'; '.join(refused)}"
+            )
+        if problems:
+            raise CommandError("; ".join(problems))
+
+    def _clear(self, guard: MissingGuard, options: dict[str, Any], verbosity: int) -> list[str]:
+        """Clear the missing references of plausible stores; the refused stores' lines."""
+        refused = []
+        for store in guard.stores():
+            if store.implausible(guard.max_fraction) and not options["force"]:
+                reason = store.explain(guard.max_fraction)
+                self.stderr.write(
+                    f"not clearing {store.missing} missing reference(s) of {store.where}: "
+                    f"{reason}. This usually means the command looked at the wrong store "
+                    f"(check base_url, BASE_DIR and OBJECTSTORE_URL); pass --force to clear "
+                    f"anyway, or raise --max-missing-fraction."
+                )
+                refused.append(f"{store.where}: {reason}")
+                continue
+            for ref in store.missing_references:
+                clear_reference(ref)
+                if verbosity >= 2:
+                    self.stdout.write(f"cleared: {_where(ref)}")
+        return refused
 
     def _dry_run(self, sources: Sources, verbosity: int) -> None:
         total = 0
@@ -111,7 +172,9 @@ class Command(BaseCommand):
         if verbosity:
             self.stdout.write(f"dry run: would check {total} reference(s); nothing was touched")
 
-    def _refresh(self, sources: Sources, options: dict[str, Any], verbosity: int) -> Summary:
+    def _refresh(
+        self, sources: Sources, options: dict[str, Any], verbosity: int, guard: MissingGuard
+    ) -> Summary:
         summary = Summary()
         progress = Progress(self._write_status, enabled=verbosity > 0 and self.stderr.isatty())
         report_file: TextIO | None = None
@@ -128,7 +191,8 @@ class Command(BaseCommand):
             )
             for outcome in outcomes:
                 summary.add(outcome)
-                self._record(outcome, writer, options["clear_missing"], verbosity)
+                guard.add(outcome, keep_missing=options["clear_missing"])
+                self._record(outcome, writer, verbosity)
                 progress.update(summary.line())
         finally:
             progress.finish()
@@ -136,9 +200,9 @@ class Command(BaseCommand):
                 report_file.close()
         return summary
 
-    def _record(self, outcome: Outcome, writer: Any, clear_missing: bool, verbosity: int) -> None:
+    def _record(self, outcome: Outcome, writer: Any, verbosity: int) -> None:
         ref = outcome.reference
-        where = f"{ref.source.model._meta.label} pk={ref.pk} {ref.source.field.name}={ref.name!r}"
+        where = _where(ref)
         if outcome.status == "failed":
             self.stderr.write(f"failed: {where}: {outcome.error}")
         elif outcome.status == "missing":
@@ -146,11 +210,8 @@ class Command(BaseCommand):
                 writer.writerow(
                     [ref.source.model._meta.label, ref.pk, ref.source.field.name, ref.name]
                 )
-            if clear_missing:
-                clear_reference(ref)
             if verbosity >= 2:
-                action = "cleared" if clear_missing else "missing"
-                self.stdout.write(f"{action}: {where}")
+                self.stdout.write(f"missing: {where}")
         elif verbosity >= 3:
             self.stdout.write(f"refreshed: {where}")
 
@@ -158,3 +219,7 @@ class Command(BaseCommand):
         """The progress line on stderr: as it is, without a newline or the error style."""
         self.stderr.write(text, style_func=str, ending="")
         self.stderr.flush()
+
+
+def _where(ref: Reference) -> str:
+    return f"{ref.source.model._meta.label} pk={ref.pk} {ref.source.field.name}={ref.name!r}"

@@ -118,9 +118,12 @@ def test_default_base_url_is_embedded_under_base_dir(tmp_path: Path) -> None:
     assert url == f"embedded://{(tmp_path / '.objectstore-data').as_posix()}"
 
 
-def test_default_base_url_falls_back_to_the_current_directory(settings: Any) -> None:
+def test_default_base_url_without_base_dir_is_an_error_not_the_current_directory(
+    settings: Any,
+) -> None:
     del settings.BASE_DIR
-    assert ObjectstoreStorage().resolved_base_url() == "embedded:.objectstore-data"
+    with pytest.raises(ImproperlyConfigured, match="BASE_DIR"):
+        ObjectstoreStorage().resolved_base_url()
 
 
 def test_embedded_default_store_round_trips(tmp_path: Path) -> None:
