@@ -54,6 +54,7 @@ _REASONS = {
     413: "Payload Too Large",
     429: "Too Many Requests",
     500: "Internal Server Error",
+    507: "Insufficient Storage",
 }
 # Headers of a stored object that describe an HTTP response, not the object.
 _NOT_IN_PARTS = frozenset({h.CONTENT_DISPOSITION, h.ACCEPT_RANGES, h.CONTENT_LENGTH})
