@@ -11,6 +11,8 @@ from __future__ import annotations
 
 U32_MAX = 2**32 - 1
 U64_MAX = 2**64 - 1
+_JSON_INT_DIGITS = 4000
+"""Longer integers in JSON documents are not converted (``int()`` stops at 4,300)."""
 
 
 class NotADecimal(ValueError):
@@ -41,3 +43,17 @@ def parse_decimal(text: str, maximum: int) -> int:
     if value > maximum:
         raise DecimalTooLarge(f"{value} exceeds {maximum}")
     return value
+
+
+def json_int(text: str) -> int | float:
+    """``parse_int`` for :func:`json.loads`: the integer, or ``±inf`` when ``int()`` refuses it.
+
+    A 5,000-digit number is well-formed JSON; without this hook ``json.loads`` raises
+    ``int()``'s digit-limit ``ValueError`` and the document reads as malformed (400)
+    instead of not fitting its schema (422). Infinity is a float, so a field that wants
+    an integer rejects it like any other wrong type.
+    """
+    digits = text.lstrip("-").lstrip("0")
+    if len(digits) > _JSON_INT_DIGITS:
+        return float("-inf") if text.startswith("-") else float("inf")
+    return int(text)
