@@ -4,6 +4,10 @@ The signature covers :func:`django_objectstore.wire.presign.canonical_string` of
 method (HEAD signs as GET), the raw path and the raw query. Checks run in the real
 server's order, each with its status: method 403, parameters 400, key id 401, duration
 over 7 days 400, time window 401, signature 401, key lacking ``object.read`` 403.
+
+Parameters are read as strictly as the real server reads them: ``os_timestamp`` within
+1970..9999 UTC, ``os_duration`` ASCII digits within ``u64`` (bounded before ``int()``),
+``os_sig`` unpadded canonical base64url (:func:`decode_signature`).
 """
 
 from __future__ import annotations
