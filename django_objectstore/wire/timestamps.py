@@ -55,19 +55,3 @@ def parse_timestamp(text: str) -> datetime:
         return value.astimezone(UTC)
     except OverflowError:
         raise ValueError(f"timestamp {shown!r} is out of range in UTC") from None
-
-
-def parse_bounded_timestamp(
-    text: str, low: datetime = EPOCH, high: datetime = MAX_TIMESTAMP
-) -> datetime:
-    """:func:`parse_timestamp`, then ``ValueError`` unless ``low <= value <= high``.
-
-    The defaults are the range the real server's RFC 3339 parser accepts.
-    """
-    value = parse_timestamp(text)
-    if not low <= value <= high:
-        shown = text if len(text) <= 80 else f"{text[:60]}..."
-        raise ValueError(
-            f"timestamp {shown!r} is outside {format_timestamp(low)}..{format_timestamp(high)}"
-        )
-    return value

@@ -5,9 +5,10 @@ method (HEAD signs as GET), the raw path and the raw query. Checks run in the re
 server's order, each with its status: method 403, parameters 400, key id 401, duration
 over 7 days 400, time window 401, signature 401, key lacking ``object.read`` 403.
 
-Parameters are read as strictly as the real server reads them: ``os_timestamp`` within
-1970..9999 UTC, ``os_duration`` ASCII digits within ``u64`` (bounded before ``int()``),
-``os_sig`` unpadded canonical base64url (:func:`decode_signature`).
+Parameters are read strictly: ``os_timestamp`` an RFC 3339 time with a zone that is a
+valid UTC time (years 1..9999; the window check never overflows), ``os_duration`` ASCII
+digits within ``u64`` (bounded before ``int()``), ``os_sig`` unpadded canonical
+base64url as the real server decodes it (:func:`decode_signature`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from django_objectstore.server.auth.tokens import Key
 from django_objectstore.server.errors import ProtocolError
 from django_objectstore.wire.numbers import U64_MAX, parse_decimal
 from django_objectstore.wire.presign import MAX_DURATION_SECONDS, canonical_string
-from django_objectstore.wire.timestamps import parse_bounded_timestamp
+from django_objectstore.wire.timestamps import parse_timestamp
 
 READ = "object.read"
 CLOCK_SKEW = timedelta(seconds=60)
@@ -45,13 +46,15 @@ def _shown(text: str) -> str:
 
 
 def _parse_timestamp(text: str) -> datetime:
-    """RFC 3339 with a zone, within 1970..9999 like the real server's parser; else 400."""
+    """RFC 3339 with a zone whose UTC time is within the years 1..9999; else 400.
+
+    A valid time far in the past or future is parsed (the window check then answers
+    401); only what cannot be a UTC time at all is unparsable.
+    """
     try:
-        return parse_bounded_timestamp(text)
+        return parse_timestamp(text)
     except ValueError:
-        raise _bad_request(
-            f"os_timestamp is not an RFC 3339 time from 1970 to 9999: {_shown(text)}"
-        ) from None
+        raise _bad_request(f"os_timestamp is not an RFC 3339 time: {_shown(text)}") from None
 
 
 def _parse_duration(text: str) -> int:

@@ -80,12 +80,11 @@ class Output:
             self._buffer = bytearray()
 
     def _write_all(self, view: memoryview) -> None:
-        with view:
-            while view:
-                written = self._files.write(self.fd, view)
-                if written <= 0:
-                    raise OSError(errno.EIO, "the disk accepted no bytes")
-                view = view[written:]
+        while view:
+            written = self._files.write(self.fd, view)
+            if written <= 0:
+                raise OSError(errno.EIO, "the disk accepted no bytes")
+            view = view[written:]
 
     def pwrite(self, data: bytes, offset: int) -> None:
         """Write ``data`` at ``offset`` (after flushing the buffer)."""
