@@ -22,7 +22,7 @@ from django_objectstore.server.backends.records import (
 from django_objectstore.server.backends.uploads import UploadStore
 from django_objectstore.server.clock import Clock
 from django_objectstore.server.config import ServerConfig
-from django_objectstore.server.errors import ProtocolError
+from django_objectstore.server.errors import ProtocolError, disk_full_as_507
 from django_objectstore.server.messages import BodyReader
 from django_objectstore.wire.durations import format_duration
 from django_objectstore.wire.expiration import (
@@ -160,10 +160,14 @@ class Engine:
         body: BodyReader,
         now: datetime,
     ) -> None:
-        """Validate, stamp and store ``body``, replacing any object at ``location``."""
+        """Validate, stamp and store ``body``, replacing any object at ``location``.
+
+        A full disk is ``ProtocolError(507)``; the object that was there stays.
+        """
         stamped = self.stamp(metadata, now)
         self.validate_policy(location.usecase, stamped.expiration)
-        self.backend.put(location, stamped, body)
+        with disk_full_as_507():
+            self.backend.put(location, stamped, body)
 
     # -- reads -------------------------------------------------------------------
 
@@ -247,7 +251,8 @@ class Engine:
                 failure.append(error)
                 return None
 
-        stored = self.backend.update_metadata(location, update)
+        with disk_full_as_507():
+            stored = self.backend.update_metadata(location, update)
         if failure:
             raise failure[0]
         if stored is None:

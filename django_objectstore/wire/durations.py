@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from django_objectstore.wire.numbers import DecimalTooLarge, parse_decimal
+
 # Unit sizes in nanoseconds, so sums stay exact (no float rounding).
 _UNITS: dict[str, int] = {}
 for _names, _nanos in (
@@ -31,6 +33,10 @@ for _names, _nanos in (
 _CANONICAL_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 _CANONICAL_NANOS = {unit: size * 10**9 for unit, size in _CANONICAL_UNITS.items()}
 _COMPONENT = re.compile(r"\s*(\d+)\s*([A-Za-z]+)", re.ASCII)  # ASCII digits only
+MAX_DURATION = timedelta.max
+"""The longest duration :func:`parse_duration` returns (about 2.7 million years);
+longer ones are a ``ValueError`` like any other malformed duration."""
+_MAX_NANOS = (MAX_DURATION // timedelta(microseconds=1)) * 1000 + 999
 
 
 def format_duration(delta: timedelta) -> str:
@@ -56,15 +62,23 @@ def _parse(text: str, units: dict[str, int]) -> timedelta:
             break
         number, unit = match.groups()
         if unit not in units:
-            raise ValueError(f"unknown time unit {unit!r} in duration {text!r}")
-        nanos += int(number) * units[unit]
+            raise ValueError(f"unknown time unit {unit!r} in duration {_shorten(text)!r}")
+        try:
+            # Bounded before int(): 5,000 digits must be "too long", not int()'s own error.
+            nanos += parse_decimal(number, _MAX_NANOS // units[unit]) * units[unit]
+        except DecimalTooLarge:
+            raise ValueError(f"duration {_shorten(text)!r} is too long") from None
         pos = match.end()
     if text[pos:].strip():
-        raise ValueError(f"invalid duration {text!r}")
-    try:
-        return timedelta(microseconds=nanos // 1000)
-    except OverflowError:
-        raise ValueError(f"duration {text!r} is too long") from None
+        raise ValueError(f"invalid duration {_shorten(text)!r}")
+    if nanos > _MAX_NANOS:
+        raise ValueError(f"duration {_shorten(text)!r} is too long")
+    return timedelta(microseconds=nanos // 1000)
+
+
+def _shorten(text: str) -> str:
+    """``text`` for an error message, cut so a hostile 5,000-character value stays short."""
+    return text if len(text) <= 80 else f"{text[:60]}...({len(text)} characters)"
 
 
 def parse_duration(text: str) -> timedelta:

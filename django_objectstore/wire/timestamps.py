@@ -24,8 +24,14 @@ def ceil_second(value: datetime) -> datetime:
 
 
 def from_epoch(seconds: float) -> datetime:
-    """The UTC datetime ``seconds`` after the epoch, rounded up to a whole second."""
-    return EPOCH + timedelta(seconds=math.ceil(seconds))
+    """The UTC datetime ``seconds`` after the epoch, rounded up to a whole second.
+
+    ``ValueError`` when that is outside the years 1..9999 (or ``seconds`` is not finite).
+    """
+    try:
+        return EPOCH + timedelta(seconds=math.ceil(seconds))
+    except (OverflowError, ValueError):
+        raise ValueError(f"{seconds!r} seconds after the epoch is not a date") from None
 
 
 def format_timestamp(value: datetime) -> str:
@@ -36,8 +42,16 @@ def format_timestamp(value: datetime) -> str:
 
 
 def parse_timestamp(text: str) -> datetime:
-    """Parse an RFC 3339 timestamp (``Z`` or an offset); the result is aware, in UTC."""
+    """Parse an RFC 3339 timestamp (``Z`` or an offset); the result is aware, in UTC.
+
+    Only ``ValueError`` for bad input: a time whose UTC equivalent falls outside the
+    years 1..9999 (``0001-01-01T00:00:00+01:00``) is one too, not an ``OverflowError``.
+    """
+    shown = text if len(text) <= 80 else f"{text[:60]}..."
     value = datetime.fromisoformat(text)
     if value.tzinfo is None:
-        raise ValueError(f"timestamp without a time zone: {text!r}")
-    return value.astimezone(UTC)
+        raise ValueError(f"timestamp without a time zone: {shown!r}")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"timestamp {shown!r} is out of range in UTC") from None

@@ -4,24 +4,33 @@ The signature covers :func:`django_objectstore.wire.presign.canonical_string` of
 method (HEAD signs as GET), the raw path and the raw query. Checks run in the real
 server's order, each with its status: method 403, parameters 400, key id 401, duration
 over 7 days 400, time window 401, signature 401, key lacking ``object.read`` 403.
+
+Parameters are read strictly: ``os_timestamp`` an RFC 3339 time with a zone that is a
+valid UTC time (years 1..9999; the window check never overflows), ``os_duration`` ASCII
+digits within ``u64`` (bounded before ``int()``), ``os_sig`` unpadded canonical
+base64url as the real server decodes it (:func:`decode_signature`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from cryptography.exceptions import InvalidSignature
 
 from django_objectstore.server.auth.tokens import Key
 from django_objectstore.server.errors import ProtocolError
+from django_objectstore.wire.numbers import U64_MAX, parse_decimal
 from django_objectstore.wire.presign import MAX_DURATION_SECONDS, canonical_string
+from django_objectstore.wire.timestamps import parse_timestamp
 
 READ = "object.read"
 CLOCK_SKEW = timedelta(seconds=60)
 PARAMS = ("os_kid", "os_timestamp", "os_duration", "os_sig")
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 def _bad_request(message: str) -> ProtocolError:
@@ -32,28 +41,54 @@ def _unauthorized(message: str) -> ProtocolError:
     return ProtocolError(401, f"auth error: {message}")
 
 
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 80 else f"{text[:60]}...")
+
+
 def _parse_timestamp(text: str) -> datetime:
+    """RFC 3339 with a zone whose UTC time is within the years 1..9999; else 400.
+
+    A valid time far in the past or future is parsed (the window check then answers
+    401); only what cannot be a UTC time at all is unparsable.
+    """
     try:
-        value = datetime.fromisoformat(text)
+        return parse_timestamp(text)
     except ValueError:
-        raise _bad_request(f"os_timestamp is not an RFC 3339 time: {text!r}") from None
-    if value.tzinfo is None:
-        raise _bad_request(f"os_timestamp lacks a time zone: {text!r}")
-    return value.astimezone(UTC)
+        raise _bad_request(f"os_timestamp is not an RFC 3339 time: {_shown(text)}") from None
 
 
 def _parse_duration(text: str) -> int:
-    if not text.isascii() or not text.isdigit():
-        raise _bad_request(f"os_duration is not a whole number of seconds: {text!r}")
-    return int(text)
+    """Whole seconds; a number past ``u64`` (the real server's type) cannot be parsed: 400."""
+    try:
+        return parse_decimal(text, U64_MAX)
+    except ValueError:
+        raise _bad_request(
+            f"os_duration is not a whole number of seconds: {_shown(text)}"
+        ) from None
+
+
+def decode_signature(text: str) -> bytes | None:
+    """The bytes of unpadded, canonical base64url ``text``; ``None`` when it is not that.
+
+    Strict like the real server's decoder: only ``A-Z a-z 0-9 - _``, no ``=`` padding,
+    no length that leaves a lone character, and no set bits left over in the last
+    character (so exactly one text encodes each signature: ``...A`` and ``...B`` can
+    not both verify).
+    """
+    if not _BASE64URL.fullmatch(text) or len(text) % 4 == 1:
+        return None
+    try:
+        decoded = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    if base64.urlsafe_b64encode(decoded).rstrip(b"=") != text.encode("ascii"):
+        return None  # leftover bits set: a non-canonical encoding
+    return decoded
 
 
 def _decode_signature(text: str) -> bytes | None:
-    try:
-        signature = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
-        return None
-    return signature if len(signature) == 64 else None
+    signature = decode_signature(text)
+    return signature if signature is not None and len(signature) == 64 else None
 
 
 def verify_presigned(
@@ -80,7 +115,8 @@ def verify_presigned(
         raise _unauthorized(f"unknown key id {params['os_kid']!r}")
     if duration > MAX_DURATION_SECONDS:
         raise _bad_request(f"os_duration exceeds {MAX_DURATION_SECONDS} seconds (7 days)")
-    if not timestamp - CLOCK_SKEW <= now <= timestamp + timedelta(seconds=duration):
+    # Differences, not sums: ``timestamp + duration`` can pass year 9999 (OverflowError).
+    if timestamp - now > CLOCK_SKEW or now - timestamp > timedelta(seconds=duration):
         raise _unauthorized("pre-signed URL is not valid at this time")
     signature = _decode_signature(params["os_sig"])
     message = canonical_string(method, raw_path, raw_query)

@@ -20,7 +20,8 @@ from django_objectstore.wire.durations import parse_duration
 from django_objectstore.wire.timestamps import EPOCH, MAX_TIMESTAMP
 
 _RFC3339_UTC = re.compile(
-    r"(?P<base>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(?P<fraction>\d+))?(?:Z|\+00:00)"
+    r"(?P<base>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(?P<fraction>\d+))?(?:Z|\+00:00)",
+    re.ASCII,  # \d would otherwise match any Unicode digit
 )
 
 

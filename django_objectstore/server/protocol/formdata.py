@@ -222,14 +222,24 @@ def content_type(boundary: str) -> str:
     return f'multipart/form-data; boundary="{boundary}"'
 
 
-def encode_part(boundary: str, headers: Iterable[tuple[str, str]], body: bytes = b"") -> bytes:
-    """One part with its delimiter line, headers, blank line, body and trailing CRLF."""
+def encode_part_head(boundary: str, headers: Iterable[tuple[str, str]]) -> bytes:
+    """What precedes a part's body: its delimiter line, headers and the blank line.
+
+    The body follows, then :data:`PART_END`; :func:`encode_part` does all three.
+    """
     lines = [f"--{boundary}\r\n".encode("ascii")]
     lines.extend(f"{name}: {value}\r\n".encode("latin-1") for name, value in headers)
     lines.append(b"\r\n")
-    lines.append(body)
-    lines.append(b"\r\n")
     return b"".join(lines)
+
+
+PART_END = b"\r\n"
+"""What follows a part's body."""
+
+
+def encode_part(boundary: str, headers: Iterable[tuple[str, str]], body: bytes = b"") -> bytes:
+    """One part with its delimiter line, headers, blank line, body and trailing CRLF."""
+    return b"".join((encode_part_head(boundary, headers), body, PART_END))
 
 
 def closing_delimiter(boundary: str) -> bytes:

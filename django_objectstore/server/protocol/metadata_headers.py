@@ -18,11 +18,14 @@ from django_objectstore.wire.timestamps import format_timestamp
 from django_objectstore.wire.values import decode_value, encode_value
 
 _TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
-_QUOTED = r'"(?:[^"\\]|\\.)*"'
+_QUOTED = r'"(?:[\t\x20\x21\x23-\x5b\x5d-\x7e]|\\[\t\x20-\x7e])*"'  # visible ASCII only
 _MEDIA_TYPE = re.compile(
-    rf"{_TOKEN}/{_TOKEN}(?:[ \t]*;[ \t]*{_TOKEN}=(?:{_TOKEN}|{_QUOTED}))*[ \t]*",
-    re.DOTALL,
+    rf"{_TOKEN}/{_TOKEN}(?:[ \t]*;[ \t]*{_TOKEN}=(?:{_TOKEN}|{_QUOTED}))*[ \t]*"
 )
+_HEADER_NAME = re.compile(_TOKEN)
+"""RFC 7230 ``token``: what the HTTP parser accepts as a header name."""
+_FORBIDDEN_IN_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+"""Control characters (all but HTAB): what the HTTP parser refuses in a header value."""
 
 
 def _bad(detail: str) -> ProtocolError:
@@ -42,6 +45,20 @@ def _free_form(value: str, name: str) -> str:
         raise _bad(f"invalid {name} header: {error}") from None
 
 
+def check_header(name: str, value: str) -> None:
+    """``ProtocolError(400)`` unless ``name: value`` is a header HTTP/1.1 can carry.
+
+    The rule the HTTP parser applies to every single-object request before the
+    protocol sees it (names are RFC 7230 tokens; values hold no NUL, CR, LF or other
+    control but HTAB), applied where no HTTP parser ran: batch parts and in-process
+    requests. A name or value that fails it would poison every later response.
+    """
+    if not _HEADER_NAME.fullmatch(name):
+        raise _bad(f"invalid header name {name[:80]!r}: header names are RFC 7230 tokens")
+    if _FORBIDDEN_IN_VALUE.search(value):
+        raise _bad(f"invalid value of header {name!r}: control characters are not allowed")
+
+
 def parse_metadata(headers: Iterable[tuple[str, str]]) -> ObjectMetadata:
     """Metadata from request headers; ``ProtocolError(400)`` (JSON) when one is invalid.
 
@@ -50,6 +67,7 @@ def parse_metadata(headers: Iterable[tuple[str, str]]) -> ObjectMetadata:
     """
     metadata = ObjectMetadata()
     for raw_name, value in headers:
+        check_header(raw_name, value)
         name = raw_name.lower()
         if name == h.CONTENT_TYPE:
             metadata.content_type = _media_type(value)
@@ -77,8 +95,15 @@ def metadata_headers(metadata: ObjectMetadata, size: int) -> list[tuple[str, str
     Includes ``x-sn-size``, ``content-disposition`` (when a filename is set) and
     ``accept-ranges: bytes``; ``content-length`` is left to the caller because a range
     response sends the length of the range.
+
+    Names and values are always legal HTTP: a custom name that is not a token, or a
+    content type that is not a valid media type, which an object stored before input
+    was checked this strictly may hold, is left out (the default content type is sent).
     """
-    headers = [(h.CONTENT_TYPE, metadata.content_type or h.DEFAULT_CONTENT_TYPE)]
+    content_type = metadata.content_type
+    if content_type is None or not _MEDIA_TYPE.fullmatch(content_type):
+        content_type = h.DEFAULT_CONTENT_TYPE
+    headers = [(h.CONTENT_TYPE, content_type)]
     if metadata.compression:
         headers.append((h.CONTENT_ENCODING, metadata.compression))
     if metadata.expiration is not None:
@@ -92,7 +117,8 @@ def metadata_headers(metadata: ObjectMetadata, size: int) -> list[tuple[str, str
     if metadata.filename is not None:
         headers.append((h.FILENAME, encode_value(metadata.filename)))
     for name, value in metadata.custom.items():
-        headers.append((h.META_PREFIX + name, encode_value(value)))
+        if _HEADER_NAME.fullmatch(h.META_PREFIX + name):
+            headers.append((h.META_PREFIX + name, encode_value(value)))
     headers.append((h.SIZE, str(size)))
     if metadata.filename is not None:
         headers.append((h.CONTENT_DISPOSITION, content_disposition(metadata.filename)))

@@ -35,7 +35,7 @@ from django_objectstore.server.backends.uploads import (
     decode_md5,
 )
 from django_objectstore.server.engine import Engine
-from django_objectstore.server.errors import ProtocolError
+from django_objectstore.server.errors import ProtocolError, disk_full_as_507
 from django_objectstore.server.messages import FLUSH, Request, Response
 from django_objectstore.server.protocol.metadata_headers import parse_metadata
 from django_objectstore.server.protocol.multipart_query import (
@@ -45,6 +45,7 @@ from django_objectstore.server.protocol.multipart_query import (
     upload_id_param,
 )
 from django_objectstore.server.protocol.routing import Route
+from django_objectstore.wire.numbers import U64_MAX, parse_decimal
 
 WRITE = "object.write"
 KEEPALIVE_SECONDS = 1.0
@@ -83,7 +84,8 @@ def _initiate(
     key = route.key if route.key is not None else str(uuid.uuid4())
     location = ObjectLocation(route.usecase, route.scopes, key)
     auth.require(WRITE, location)
-    upload_id = store.create(location, metadata, engine.now())
+    with disk_full_as_507():
+        upload_id = store.create(location, metadata, engine.now())
     return _json(200, {"key": key, "upload_id": upload_id})
 
 
@@ -99,9 +101,14 @@ def _upload_part(
     part_number = query_int(query, "part_number", required=True, minimum=1)
     assert part_number is not None
     length_header = request.headers.get("content-length")
-    if length_header is None or not length_header.strip().isdigit():
+    if length_header is None:
         raise ProtocolError(400, "client error: Content-Length header is required")
-    content_length = int(length_header)
+    try:
+        content_length = parse_decimal(length_header.strip(), U64_MAX)
+    except ValueError:
+        raise ProtocolError(
+            400, "client error: Content-Length must be a whole number of bytes"
+        ) from None
     if part_number > MAX_PART_NUMBER:
         raise ProtocolError(400, f"client error: part_number must be at most {MAX_PART_NUMBER}")
     try:
@@ -110,15 +117,16 @@ def _upload_part(
         raise ProtocolError(400, f"client error: {error}") from None
     auth.require(WRITE, location)
     try:
-        info = store.put_part(
-            location,
-            upload_id,
-            part_number,
-            request.body,
-            content_length,
-            md5,
-            engine.clock.now(),
-        )
+        with disk_full_as_507():
+            info = store.put_part(
+                location,
+                upload_id,
+                part_number,
+                request.body,
+                content_length,
+                md5,
+                engine.clock.now(),
+            )
     except UploadNotFound:
         raise _not_found(upload_id) from None
     except PartRejected as error:

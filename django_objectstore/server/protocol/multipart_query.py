@@ -13,10 +13,16 @@ from urllib.parse import parse_qsl
 from django_objectstore.server.backends.uploads import CompletedPart
 from django_objectstore.server.errors import ProtocolError
 from django_objectstore.server.messages import Request
+from django_objectstore.wire.numbers import (
+    U32_MAX,
+    DecimalTooLarge,
+    NotADecimal,
+    json_int,
+    parse_decimal,
+)
 
 MAX_JSON_BODY = 2 * 1024 * 1024
 """The framework's default body limit for JSON requests."""
-_U32_MAX = 2**32 - 1
 
 
 def _query_error(message: str) -> ProtocolError:
@@ -62,9 +68,12 @@ def query_int(
         if required:
             raise _query_error(f"missing field `{name}`")
         return None
-    if not text.isascii() or not text.isdigit() or int(text) > _U32_MAX:
-        raise _query_error(f"{name}: invalid digit found in string")
-    value = int(text)
+    try:
+        value = parse_decimal(text, U32_MAX)
+    except NotADecimal:
+        raise _query_error(f"{name}: invalid digit found in string") from None
+    except DecimalTooLarge:
+        raise _query_error(f"{name}: number too large to fit in target type") from None
     if value < minimum:
         raise _query_error(f"{name}: invalid value: integer `{value}`, expected a nonzero u32")
     return value
@@ -105,7 +114,7 @@ def parse_complete_body(request: Request) -> list[CompletedPart]:
         )
     raw = _read_limited(request)
     try:
-        document = json.loads(raw)
+        document = json.loads(raw, parse_int=json_int)
     except ValueError as error:
         raise ProtocolError(
             400, f"Failed to parse the request body as JSON: {error}", body="text"
@@ -120,7 +129,7 @@ def parse_complete_body(request: Request) -> list[CompletedPart]:
         etag = item.get("etag")
         if isinstance(number, bool) or not isinstance(number, int):
             raise _schema_error(f"parts[{index}].part_number: expected a nonzero u32")
-        if not 1 <= number <= _U32_MAX:
+        if not 1 <= number <= U32_MAX:
             raise _schema_error(f"parts[{index}].part_number: expected a nonzero u32")
         if not isinstance(etag, str):
             raise _schema_error(f"parts[{index}].etag: expected a string")

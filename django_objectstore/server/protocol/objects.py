@@ -28,6 +28,7 @@ from django_objectstore.server.protocol.ranges import (
 )
 from django_objectstore.server.protocol.routing import Route
 from django_objectstore.wire import headers as h
+from django_objectstore.wire.numbers import json_int
 
 MAX_JSON_BODY = 2 * 1024 * 1024
 """PATCH bodies larger than this are refused with 413 (the real server's JSON limit)."""
@@ -176,7 +177,10 @@ def _json_body(request: Request) -> object:
         )
     try:
         return json.loads(
-            payload.decode("utf-8"), object_pairs_hook=_unique_keys, parse_constant=_no_constant
+            payload.decode("utf-8"),
+            object_pairs_hook=_unique_keys,
+            parse_constant=_no_constant,
+            parse_int=json_int,
         )
     except _DuplicateField as error:
         raise ProtocolError(

@@ -8,13 +8,10 @@ the stored bytes, which are the compressed bytes for a zstd object.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from django_objectstore.server.errors import ProtocolError
-
-_NUMBER = re.compile(r"[0-9]+")
-_MAX_U64 = 2**64 - 1
+from django_objectstore.wire.numbers import U64_MAX, DecimalTooLarge, NotADecimal, parse_decimal
 
 
 @dataclass(frozen=True)
@@ -27,16 +24,17 @@ class RangeSpec:
 
 
 def _invalid(value: str, why: str) -> ProtocolError:
-    return ProtocolError(400, f"client error: invalid Range header: {why}: {value!r}")
+    shown = value if len(value) <= 80 else f"{value[:60]}...({len(value)} characters)"
+    return ProtocolError(400, f"client error: invalid Range header: {why}: {shown!r}")
 
 
 def _number(text: str, value: str) -> int:
-    if not _NUMBER.fullmatch(text):
-        raise _invalid(value, "expected decimal byte positions")
-    number = int(text)
-    if number > _MAX_U64:
-        raise _invalid(value, "byte position too large")
-    return number
+    try:
+        return parse_decimal(text, U64_MAX)
+    except NotADecimal:
+        raise _invalid(value, "expected decimal byte positions") from None
+    except DecimalTooLarge:
+        raise _invalid(value, "byte position too large") from None
 
 
 def parse_range(value: str) -> RangeSpec | None:

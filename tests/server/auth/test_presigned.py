@@ -175,3 +175,79 @@ def write_only_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tupl
 def test_key_without_read_permission_is_403(write_only_server: tuple[str, KeyPair]) -> None:
     url, pair = write_only_server
     assert request("GET", presign(url, pair.private_pem, kid="w")).status == 403
+
+
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def _flip_leftover_bit(sig: str) -> str:
+    """The same 64 bytes with the last character's unused low bit set (non-canonical)."""
+    assert len(sig) == 86  # 64 bytes: the last character carries 2 bits and 4 spare ones
+    return sig[:-1] + _ALPHABET[_ALPHABET.index(sig[-1]) ^ 1]
+
+
+def test_signature_with_padding_is_401(session: Session) -> None:
+    url = session.presigned_object_url("GET", KEY)
+    assert request("GET", url).status == 200
+    assert request("GET", url + "==").status == 401
+    assert request("GET", url + "%3D%3D").status == 401
+
+
+def test_signature_differing_only_in_leftover_bits_is_401(session: Session) -> None:
+    url = session.presigned_object_url("GET", KEY)
+    head, _, sig = url.rpartition("os_sig=")
+    changed = _flip_leftover_bit(sig)
+    # Both decode to the same bytes leniently; only the canonical text may verify.
+    assert base64.urlsafe_b64decode(changed + "==") == base64.urlsafe_b64decode(sig + "==")
+    assert request("GET", head + "os_sig=" + changed).status == 401
+    assert request("GET", head + "os_sig=" + sig).status == 200
+
+
+def test_signature_in_standard_base64_alphabet_is_401(
+    objectstore_auth_server: ObjectstoreAuthServer,
+) -> None:
+    server = objectstore_auth_server
+    for attempt in range(200):  # about 1 in 15 signatures has neither "-" nor "_"
+        url = presign(server, server.private_key_pem, kid=server.kid, extra=f"&n={attempt}")
+        head, _, sig = url.rpartition("os_sig=")
+        standard = sig.replace("-", "+").replace("_", "/")
+        if standard != sig:
+            break
+    assert request("GET", url).status == 404  # authorized; the object does not exist
+    assert request("GET", head + "os_sig=" + quote(standard, safe="")).status == 401
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "status"),
+    [
+        ("0001-01-01T00:00:00%2B01:00", 400),  # before year 1 in UTC: not a UTC time
+        ("9999-12-31T23:59:59-01:00", 400),  # after year 9999 in UTC
+        ("0001-01-01T00:00:00Z", 401),  # - 60 s of skew would overflow; valid, not now
+        ("1969-12-31T23:59:59Z", 401),
+        ("9999-12-31T23:59:59Z", 401),  # + os_duration passes year 9999; not now
+    ],
+)
+def test_timestamps_at_the_ends_of_the_calendar_are_4xx_without_auth(
+    objectstore_auth_server: ObjectstoreAuthServer, timestamp: str, status: int
+) -> None:
+    query = f"os_kid=test_kid&os_timestamp={timestamp}&os_duration=604800&os_sig=AAAA"
+    url = f"{objectstore_auth_server}/v1/objects/{USECASE}/org=42/k?{query}"
+    assert request("GET", url).status == status
+
+
+@pytest.mark.parametrize("duration", ["9" * 5000, "1" + "0" * 30, "18446744073709551616"])
+def test_oversized_duration_is_400(
+    objectstore_auth_server: ObjectstoreAuthServer, duration: str
+) -> None:
+    query = f"os_kid=test_kid&os_timestamp=2026-01-01T00:00:00Z&os_duration={duration}&os_sig=A"
+    url = f"{objectstore_auth_server}/v1/objects/{USECASE}/org=42/k?{query}"
+    assert request("GET", url).status == 400
+
+
+def test_signed_duration_with_leading_zeros_still_counts_as_seconds(
+    objectstore_auth_server: ObjectstoreAuthServer,
+) -> None:
+    server = objectstore_auth_server
+    url = presign(server, server.private_key_pem, kid=server.kid, duration=3600)
+    padded_query = url.replace("os_duration=3600", "os_duration=" + "0" * 5000 + "3600")
+    assert request("GET", padded_query).status == 401  # parsed; the signature covers the text

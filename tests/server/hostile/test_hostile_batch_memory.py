@@ -54,11 +54,6 @@ class _PayloadHash:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="batch.execute joins the whole object into one bytes (then copies it into the part),"
-    " about 3x the object in memory",
-)
 def test_batch_get_of_256_mib_object_keeps_server_memory_flat(
     server_factory: ServerFactory,
 ) -> None:

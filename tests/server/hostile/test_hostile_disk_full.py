@@ -134,17 +134,6 @@ def disk_full(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DiskFull]:
         _unmount(mountpoint)
 
 
-DRAFT_LEAK = (
-    "fs_io.Draft.abort closes the draft first; the close flushes, raises ENOSPC and the"
-    " unlink never runs"
-)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="App.handle maps every backend OSError, ENOSPC included, to 'service error:"
-    " internal error'",
-)
 def test_disk_full_upload_answers_5xx_saying_the_disk_is_full(disk_full: DiskFull) -> None:
     assert 500 <= disk_full.big.status < 600, disk_full.big
     assert FULL_DISK.search(disk_full.big.body.decode("utf-8", "replace")), disk_full.big
@@ -155,7 +144,6 @@ def test_disk_full_upload_keeps_the_previous_object(disk_full: DiskFull) -> None
     assert disk_full.read_back.body == SMALL
 
 
-@pytest.mark.xfail(strict=True, reason=DRAFT_LEAK)
 def test_disk_full_upload_leaves_no_draft(disk_full: DiskFull) -> None:
     assert disk_full.files_after_big == disk_full.files_before_big
     assert disk_full.used_after_big <= disk_full.used_before_big + SLACK, (
@@ -163,7 +151,6 @@ def test_disk_full_upload_leaves_no_draft(disk_full: DiskFull) -> None:
     )
 
 
-@pytest.mark.xfail(strict=True, reason=DRAFT_LEAK)
 def test_small_upload_succeeds_after_a_disk_full_upload(disk_full: DiskFull) -> None:
     assert disk_full.tiny.status == 200, disk_full.tiny
     assert disk_full.tiny_read_back.body == b"t" * 100

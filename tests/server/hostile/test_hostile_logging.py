@@ -34,7 +34,7 @@ from .hostile_support import (
     start_server,
 )
 
-LOG_DEADLINE = 3.0
+LOG_DEADLINE = 1.5
 """Seconds the access-log lines may lag behind the responses."""
 
 

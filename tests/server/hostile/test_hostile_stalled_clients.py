@@ -192,7 +192,7 @@ def test_health_put_and_get_answer_within_a_second_with_stalled_and_slow_clients
 
 
 IDLE_TIMEOUT = 1.0
-IDLE_GRACE = 4.0
+IDLE_GRACE = 3.0
 """Seconds beyond the idle timeout the server may take to abort the upload."""
 
 

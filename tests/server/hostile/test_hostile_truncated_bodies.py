@@ -28,7 +28,7 @@ from .hostile_support import (
 )
 
 ORIGINAL = os.urandom(200_000)
-OBSERVE = 1.0
+OBSERVE = 0.5
 """Seconds the previous object must stay unchanged after the aborted upload."""
 DRAFT_DEADLINE = 3.0
 

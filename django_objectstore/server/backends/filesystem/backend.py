@@ -42,6 +42,7 @@ from django_objectstore.server.backends.filesystem.fileops import (
     CHUNK,
     DIR_MODE,
     Draft,
+    FileLayer,
     ObjectLocks,
     TreeLock,
     fsync_dir,
@@ -76,9 +77,19 @@ class FilesystemBackend:
     (tests), where small writes get several times faster. Since nothing is durable
     then anyway, every metadata change that only moves the deadline later (``PATCH``
     of a TTI object too) goes into the renewal slot instead of rewriting the file.
+
+    ``files`` performs the writes (:class:`.fileops.FileLayer`, the system calls by
+    default); tests pass one that fails like a full disk. A write that fails, for
+    ``ENOSPC`` or any other reason, removes its draft before the error propagates.
     """
 
-    def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        fsync: bool = True,
+        files: FileLayer | None = None,
+    ) -> None:
         self.root = os.path.abspath(os.fspath(root))
         try:
             os.makedirs(self.root, mode=DIR_MODE, exist_ok=True)
@@ -90,7 +101,8 @@ class FilesystemBackend:
         self._locks = ObjectLocks(self.root)
         self._tree = TreeLock(self.root)
         self._fsync = fsync
-        self.uploads = FilesystemUploadStore(self.root)
+        self._files = files or FileLayer()
+        self.uploads = FilesystemUploadStore(self.root, self._files)
 
     def _sync_dir(self, directory: str) -> None:
         if self._fsync:
@@ -101,7 +113,7 @@ class FilesystemBackend:
 
     def put(self, location: ObjectLocation, metadata: ObjectMetadata, body: BodyReader) -> int:
         path = object_path(location)
-        draft = Draft(self.root, path.directory, self._tree, sync=self._fsync)
+        draft = Draft(self.root, path.directory, self._tree, sync=self._fsync, files=self._files)
         size = 0
         try:
             draft.write(encode_header(location, metadata))
@@ -158,7 +170,9 @@ class FilesystemBackend:
                 if slot is not None and current.slot_offset is not None:
                     _write_slot(self._file_path(path), current.slot_offset, slot)
                     return copy_metadata(new)
-                draft = Draft(self.root, path.directory, self._tree, sync=self._fsync)
+                draft = Draft(
+                    self.root, path.directory, self._tree, sync=self._fsync, files=self._files
+                )
                 try:
                     draft.write(encode_header(location, new))
                     draft.copy_from(current.fileno(), current.payload_offset, current.size)

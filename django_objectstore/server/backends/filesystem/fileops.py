@@ -1,6 +1,12 @@
 """Durable file operations for the filesystem backend: directories, drafts, locks.
 
 POSIX only (``fcntl.flock``, directory ``fsync``).
+
+Every byte of an object or a staged part reaches the disk through a :class:`FileLayer`
+(``write``, ``pwrite``, ``fsync``), written from an :class:`Output` whose buffer is our
+own: a failed upload's draft is removed without flushing anything, so a full disk
+(``ENOSPC``) cannot stop its own cleanup. Tests hand the backend a :class:`FileLayer`
+that fails like a full disk does.
 """
 
 from __future__ import annotations
@@ -12,7 +18,6 @@ import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext, suppress
-from typing import IO
 
 from django_objectstore.server.backends.filesystem.paths import DRAFT_SUFFIX, LOCKS_DIR, ObjectPath
 
@@ -23,6 +28,96 @@ _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _DRAFT_ATTEMPTS = 20
 TREE_LOCK = "tree"
 """``.locks/tree``: held shared while creating directories, exclusively while removing."""
+
+
+class FileLayer:
+    """The system calls that put payload bytes on disk; one instance per backend.
+
+    A subclass may fail them the way a disk does (``OSError(errno.ENOSPC)`` once a
+    budget is spent), which is how the tests fill a disk without filling one.
+    """
+
+    def write(self, fd: int, data: memoryview) -> int:
+        """Write some of ``data`` at the file position; how many bytes were written."""
+        return os.write(fd, data)
+
+    def pwrite(self, fd: int, data: bytes, offset: int) -> int:
+        """Write some of ``data`` at ``offset``; how many bytes were written."""
+        return os.pwrite(fd, data, offset)
+
+    def fsync(self, fd: int) -> None:
+        os.fsync(fd)
+
+
+class Output:
+    """A write-only descriptor with a buffer of our own (not Python's ``BufferedWriter``).
+
+    :meth:`discard` drops what is buffered and closes without writing: the cleanup
+    after a failed write never writes again. ``io.BufferedWriter.close`` would flush
+    first and raise ``ENOSPC`` a second time, before the caller could unlink the file.
+    """
+
+    def __init__(self, fd: int, files: FileLayer) -> None:
+        self.fd = fd
+        self._files = files
+        self._buffer = bytearray()
+        self._closed = False
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def write(self, data: bytes) -> None:
+        if not self._buffer and len(data) >= CHUNK:
+            self._write_all(memoryview(data))
+            return
+        self._buffer += data
+        if len(self._buffer) >= CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._buffer:
+            self._write_all(memoryview(self._buffer))
+            self._buffer = bytearray()
+
+    def _write_all(self, view: memoryview) -> None:
+        while view:
+            written = self._files.write(self.fd, view)
+            if written <= 0:
+                raise OSError(errno.EIO, "the disk accepted no bytes")
+            view = view[written:]
+
+    def pwrite(self, data: bytes, offset: int) -> None:
+        """Write ``data`` at ``offset`` (after flushing the buffer)."""
+        self.flush()
+        done = 0
+        while done < len(data):
+            written = self._files.pwrite(self.fd, data[done:], offset + done)
+            if written <= 0:
+                raise OSError(errno.EIO, "the disk accepted no bytes")
+            done += written
+
+    def sync(self, *, fsync: bool = True) -> None:
+        self.flush()
+        if fsync:
+            self._files.fsync(self.fd)
+
+    def close(self) -> None:
+        """Flush and close (what a successful writer does last)."""
+        if self._closed:
+            return
+        try:
+            self.flush()
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        """Close without writing what is buffered; never raises."""
+        if self._closed:
+            return
+        self._closed = True
+        self._buffer = bytearray()
+        with suppress(OSError):
+            os.close(self.fd)
 
 
 def fsync_dir(path: str) -> None:
@@ -124,9 +219,16 @@ class Draft:
     """
 
     def __init__(
-        self, root: str, directory: Sequence[str], tree: TreeLock, *, sync: bool = True
+        self,
+        root: str,
+        directory: Sequence[str],
+        tree: TreeLock,
+        *,
+        sync: bool = True,
+        files: FileLayer | None = None,
     ) -> None:
         self._sync = sync
+        files = files or FileLayer()
         for _attempt in range(_DRAFT_ATTEMPTS):
             name = f".{uuid.uuid4().hex}{DRAFT_SUFFIX}"
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
@@ -137,7 +239,7 @@ class Draft:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 if still_named(fd, self.path):
-                    self.file: IO[bytes] = open(fd, "wb", buffering=CHUNK)  # noqa: SIM115
+                    self.file = Output(fd, files)
                     return
             except BaseException:
                 os.close(fd)
@@ -175,9 +277,7 @@ class Draft:
 
     def sync(self) -> None:
         """Flush and ``fsync`` the contents, before the rename makes them visible."""
-        self.file.flush()
-        if self._sync:
-            os.fsync(self.file.fileno())
+        self.file.sync(fsync=self._sync)
 
     def rename_over(self, target: str) -> None:
         """Atomically replace ``target`` (callers then :func:`fsync_dir` the directory)."""
@@ -187,10 +287,14 @@ class Draft:
         self.file.close()
 
     def abort(self) -> None:
-        """Close and remove the draft; whatever object the target held stays."""
-        self.file.close()
-        with suppress(FileNotFoundError):
+        """Remove the draft and close it, writing nothing more; whatever the target held stays.
+
+        Unlinked first and closed without a flush, so a full disk gets its space back
+        at once and this never raises ``ENOSPC`` itself.
+        """
+        with suppress(OSError):
             os.unlink(self.path)
+        self.file.discard()
 
 
 class ObjectLocks:

@@ -14,6 +14,7 @@ from contextlib import suppress
 from datetime import datetime
 from typing import IO
 
+from django_objectstore.server.backends.filesystem.fileops import FileLayer, Output
 from django_objectstore.server.backends.uploads import ClosingReader, PartInfo, UploadNotFound
 
 HEADER_SIZE = 512
@@ -81,31 +82,36 @@ class IncomingPartFile:
     """A part being written to a temporary file in its upload's directory.
 
     Space for the header comes first; :meth:`seal` fills it in and ``fsync``-s, and
-    :meth:`publish` renames the file to ``<n>.part``.
+    :meth:`publish` renames the file to ``<n>.part``. :meth:`discard` removes the file
+    without writing anything more (see :class:`.fileops.Output`), so a part that fills
+    the disk gives its space back at once.
     """
 
-    def __init__(self, directory: str, upload_id: str) -> None:
+    def __init__(self, directory: str, upload_id: str, files: FileLayer | None = None) -> None:
         self._directory = directory
         try:
             self._temp, fd = create_temp(directory)
         except FileNotFoundError:
             raise UploadNotFound(upload_id) from None
-        self._file: IO[bytes] = open(fd, "wb")  # noqa: SIM115 - closed by seal() or discard()
-        self._file.write(b" " * HEADER_SIZE)
+        self._file = Output(fd, files or FileLayer())
         self._number: int | None = None
+        try:
+            self._file.write(b" " * HEADER_SIZE)
+        except BaseException:
+            self.discard()
+            raise
 
     def write(self, data: bytes, /) -> object:
-        return self._file.write(data)
+        self._file.write(data)
+        return len(data)
 
     def seal(self, info: PartInfo) -> None:
         header = json.dumps(
             {"etag": info.etag, "size": info.size, "last_modified": info.last_modified.isoformat()}
         ).encode()
-        with self._file as file:
-            file.seek(0)
-            file.write(header.ljust(HEADER_SIZE))
-            file.flush()
-            os.fsync(file.fileno())
+        self._file.pwrite(header.ljust(HEADER_SIZE), 0)
+        self._file.sync()
+        self._file.close()
         self._number = info.part_number
 
     def publish(self) -> None:
@@ -113,6 +119,6 @@ class IncomingPartFile:
         fsync_dir(self._directory)
 
     def discard(self) -> None:
-        self._file.close()
-        with suppress(FileNotFoundError):
+        with suppress(OSError):
             os.unlink(self._temp)
+        self._file.discard()

@@ -23,6 +23,7 @@ from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import Any
 
+from django_objectstore.server.backends.filesystem.fileops import FileLayer, Output
 from django_objectstore.server.backends.filesystem.part_files import (
     IncomingPartFile,
     StagedPartFile,
@@ -74,10 +75,11 @@ def _metadata_from_json(data: dict[str, Any], created: datetime) -> ObjectMetada
 class FilesystemUploadStore(UploadStore):
     """Durable staging in ``<root>/.multipart``."""
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, files: FileLayer | None = None) -> None:
         super().__init__()
         self.root = root
         self.directory = os.path.join(root, STAGING_DIR)
+        self._files = files or FileLayer()
 
     # -- files -------------------------------------------------------------------
 
@@ -88,10 +90,16 @@ class FilesystemUploadStore(UploadStore):
 
     def _write_file(self, directory: str, name: str, data: bytes) -> None:
         temp, fd = create_temp(directory)
-        with open(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
+        output = Output(fd, self._files)
+        try:
+            output.write(data)
+            output.sync()
+        except BaseException:
+            with suppress(OSError):
+                os.unlink(temp)
+            raise
+        finally:
+            output.discard()
         os.replace(temp, os.path.join(directory, name))
         fsync_dir(directory)
 
@@ -125,7 +133,7 @@ class FilesystemUploadStore(UploadStore):
 
     @contextmanager
     def receive(self, location: ObjectLocation, upload_id: str) -> Iterator[IncomingPartFile]:
-        part = IncomingPartFile(self._upload_dir(upload_id), upload_id)
+        part = IncomingPartFile(self._upload_dir(upload_id), upload_id, self._files)
         try:
             yield part
         except BaseException:
