@@ -50,12 +50,13 @@ pre-signed URLs, applied to every URL mode alike."""
 DEFAULT_TIMEOUT_MS = 30_000
 """The storage's read timeout (``client_options["timeout_ms"]``) unless set: 30 s.
 
-The client alone waits forever, as the official one does; a storage serving web
-requests must not. It counts silence between bytes, not a transfer's length, and
+The client's own default is 60 s (the official client waits forever); a storage serving
+web requests should give up sooner. It counts silence between bytes, not a transfer's length, and
 objectstore answers in milliseconds, so only a stuck server reaches it. 30 s matches
 common request deadlines (gunicorn's worker timeout, many load balancers' idle
 timeouts), so the typed error surfaces instead of the worker being killed; botocore's
-60 s (django-storages' S3) outlives both. ``{"timeout_ms": None}`` waits forever."""
+60 s (django-storages' S3) outlives both. ``None`` means this default, as it means the
+client's for the client; ``{"timeout_ms": float("inf")}`` waits forever."""
 
 
 @dataclass(frozen=True)

@@ -210,7 +210,9 @@ class ObjectstoreStorage(Storage):
         if self.signing_key is not None and self.signing_kid is not None:
             credential = SecretKey(self.signing_kid, self.signing_key)
         base_url = self.resolved_base_url()
-        options = {"timeout_ms": DEFAULT_TIMEOUT_MS, **self.client_options}
+        options = {**self.client_options}
+        if options.get("timeout_ms") is None:  # unset or None: the storage's default
+            options["timeout_ms"] = DEFAULT_TIMEOUT_MS
         try:
             validate_base_url(base_url)
             return Client(base_url, token=credential, **options)
@@ -225,8 +227,8 @@ class ObjectstoreStorage(Storage):
         or an in-process store, which has no socket to wait on)."""
         if not self.resolved_base_url().lower().startswith(("http://", "https://")):
             return None
-        timeout_ms = self.client_options.get("timeout_ms", DEFAULT_TIMEOUT_MS)
-        return None if timeout_ms is None else float(timeout_ms) / 1000
+        timeout_ms = self.client_options.get("timeout_ms") or DEFAULT_TIMEOUT_MS
+        return None if timeout_ms == float("inf") else float(timeout_ms) / 1000
 
     def session_for(self, scopes: Scopes) -> Session:
         """A client session for this usecase and ``scopes`` (cached, thread-safe)."""

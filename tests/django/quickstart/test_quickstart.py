@@ -186,7 +186,6 @@ def test_files_are_stored_under_base_dir_and_commands_work_from_anywhere(
     assert list(elsewhere.iterdir()) == []
 
 
-@pytest.mark.xfail(strict=True, reason="needs signed proxy URLs")
 @pytest.mark.parametrize("settings", ["mysite.settings", "mysite.settings_deploy"])
 def test_file_url_downloads_for_a_visitor_of_the_page_and_for_the_admin(
     project: Project, settings: str

@@ -71,8 +71,15 @@ def test_client_options_override_the_read_timeout(make_storage: Any) -> None:
     assert storage.client.transport.pool.timeout.read_timeout == 1.5  # type: ignore[attr-defined]
 
 
-def test_timeout_ms_none_waits_without_a_limit(make_storage: Any) -> None:
+def test_timeout_ms_none_means_the_default(make_storage: Any) -> None:
     storage = make_storage(base_url="http://127.0.0.1:9", client_options={"timeout_ms": None})
+    assert storage.read_timeout == 30.0
+    assert storage.client.transport.pool.timeout.read_timeout == 30.0  # type: ignore[attr-defined]
+
+
+def test_timeout_ms_infinite_waits_without_a_limit(make_storage: Any) -> None:
+    forever = {"timeout_ms": float("inf")}
+    storage = make_storage(base_url="http://127.0.0.1:9", client_options=forever)
     assert storage.read_timeout is None
     assert storage.client.transport.pool.timeout.read_timeout is None  # type: ignore[attr-defined]
 

@@ -295,7 +295,6 @@ def test_staff_clicks_the_admin_file_links(
     assert page.evaluate("document.body.innerText") == data.decode()
 
 
-@pytest.mark.xfail(strict=True, reason="needs signed proxy URLs")
 def test_a_visitor_clicks_the_example_sites_file_link(
     page: Page, live_server: Any, tmp_path: Path, demo_project: Project
 ) -> None:

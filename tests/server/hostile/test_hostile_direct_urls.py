@@ -74,24 +74,18 @@ def _validity_seconds(url: str) -> float:
     raise AssertionError(f"no credential in the direct URL {url!r}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="storage_urls.file_url passes any expire to Session.object_url: a 365-day os_auth",
-)
 def test_direct_url_is_valid_for_at_most_seven_days(
     auth_server: AuthServer, storage: ObjectstoreStorage, names: tuple[str, str]
 ) -> None:
-    url = storage.url(names[0], expire=timedelta(days=365))
+    with pytest.raises(ValueError, match="maximum of 7 days"):
+        storage.url(names[0], expire=timedelta(days=365))
+    url = storage.url(names[0], expire=timedelta(days=7))
 
     assert _validity_seconds(url) <= MAX_VALIDITY + SKEW
     response = _fetch(auth_server.server, url)
     assert (response.status, response.body) == (200, b"first file")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the os_auth JWT of a direct URL grants object.read on the whole org/project scope",
-)
 def test_direct_url_grants_only_its_own_object(
     auth_server: AuthServer, storage: ObjectstoreStorage, names: tuple[str, str]
 ) -> None:

@@ -111,11 +111,6 @@ def test_storage_call_fails_within_its_read_timeout_naming_url_and_timeout(
     _assert_typed_timeout(outcome, silent_url)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the client's default read timeout is None (http_transport: read=None unless"
-    " timeout_ms is given), so a silent server is waited for forever",
-)
 def test_storage_has_a_finite_default_read_timeout(silent_url: str) -> None:
     storage = storage_for(silent_url)
     try:
