@@ -45,10 +45,10 @@ from django_objectstore.client.usecase import Compression
 from django_objectstore.wire import headers as h
 from django_objectstore.wire.expiration import ExpirationPolicy
 from django_objectstore.wire.formdata import (
-    boundary_from_content_type,
     content_type_for,
     encode_form_data,
     new_boundary,
+    parse_boundary,
     parse_form_data,
 )
 
@@ -256,9 +256,7 @@ class _Runner:
         try:
             if not 200 <= response.status < 300:
                 raise RequestError(f"batch request answered {response.status}", response.status)
-            stream = parse_form_data(
-                response, boundary_from_content_type(response.headers.get(h.CONTENT_TYPE))
-            )
+            stream = parse_form_data(response, parse_boundary(response.headers.get(h.CONTENT_TYPE)))
             for part in stream:
                 position = parse_index(part.headers.get(h.BATCH_INDEX))
                 item = pending.pop(position, None) if position is not None else None

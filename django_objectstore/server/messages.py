@@ -7,37 +7,17 @@ behind a network server (see ``hosting/asgi.py``) and in process (the client's `
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from django_objectstore.wire.headers import Headers as Headers  # part of the request type
 
 
 class BodyReader(Protocol):
     """A request body: ``read(n)`` returns at most ``n`` bytes, ``b""`` at the end."""
 
     def read(self, n: int = -1, /) -> bytes: ...
-
-
-class Headers:
-    """Request headers as sent: order and name case kept, lookups case-insensitive."""
-
-    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
-        self.items: list[tuple[str, str]] = list(items)
-
-    def get(self, name: str, default: str | None = None) -> str | None:
-        """The last value of ``name`` (the protocol's rule for repeated headers)."""
-        name = name.lower()
-        value = default
-        for key, item in self.items:
-            if key.lower() == name:
-                value = item
-        return value
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self.get(name) is not None
-
-    def __iter__(self) -> Iterator[tuple[str, str]]:
-        return iter(self.items)
 
 
 class BytesBody:

@@ -31,13 +31,13 @@ from django_objectstore.server.backends.records import ObjectLocation, ObjectMet
 from django_objectstore.server.engine import Engine
 from django_objectstore.server.errors import ProtocolError
 from django_objectstore.server.messages import BytesBody, Request, Response
-from django_objectstore.server.protocol import formdata
 from django_objectstore.server.protocol.metadata_headers import (
     check_header,
     metadata_headers,
     parse_metadata,
 )
 from django_objectstore.server.protocol.routing import Route
+from django_objectstore.wire import formdata
 from django_objectstore.wire import headers as h
 
 MAX_OPERATIONS = 1000
@@ -184,6 +184,17 @@ def _object_headers(metadata: ObjectMetadata, size: int) -> list[tuple[str, str]
     return [(n, v) for n, v in metadata_headers(metadata, size) if n not in _NOT_IN_PARTS]
 
 
+def _boundary(request: Request) -> str:
+    """The request's form-data boundary; anything else is a whole-request plain-text 400,
+    as the real server's form-data extractor answers."""
+    try:
+        return formdata.parse_boundary(request.headers.get(h.CONTENT_TYPE))
+    except formdata.FormDataError:
+        raise ProtocolError(
+            400, "Invalid `boundary` for `multipart/form-data` request", body="text"
+        ) from None
+
+
 class StreamedPart:
     """A response part whose body streams from an open stored object; closes it at the end.
 
@@ -251,9 +262,7 @@ class _Batch:
         self.auth = auth
         self.route = route
         self.boundary = formdata.new_boundary()
-        self.reader = formdata.FormDataReader(
-            request.body, formdata.parse_boundary(request.headers.get(h.CONTENT_TYPE))
-        )
+        self.reader = formdata.FormDataReader(request.body, _boundary(request))
         self.now = engine.now()
 
     def operations(self) -> Generator[Operation | bytes, None, None]:
@@ -349,5 +358,5 @@ def handle(
 ) -> Response:
     """Serve one batch request; inserts and deletes run on ``workers``."""
     batch = _Batch(engine, workers, request, auth, route)
-    headers = [(h.CONTENT_TYPE, formdata.content_type(batch.boundary))]
+    headers = [(h.CONTENT_TYPE, formdata.content_type_for(batch.boundary))]
     return Response(200, headers, batch.stream())

@@ -1,4 +1,4 @@
-"""The server's streaming multipart/form-data reader and writer (``protocol/formdata.py``)."""
+"""The streaming multipart/form-data reader and the server-style part writer."""
 
 from __future__ import annotations
 
@@ -9,12 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from django_objectstore.server.errors import ProtocolError
-from django_objectstore.server.protocol.formdata import (
+from django_objectstore.wire.formdata import (
     FormDataError,
     FormDataReader,
     closing_delimiter,
-    content_type,
+    content_type_for,
     encode_part,
     new_boundary,
     parse_boundary,
@@ -74,13 +73,9 @@ def test_parse_boundary_accepts_quoted_and_unquoted_boundaries(header: str, boun
         "application/json",
     ],
 )
-def test_parse_boundary_rejects_other_content_types_with_plain_text_400(
-    header: str | None,
-) -> None:
-    with pytest.raises(ProtocolError) as caught:
+def test_parse_boundary_rejects_other_content_types(header: str | None) -> None:
+    with pytest.raises(FormDataError):
         parse_boundary(header)
-    assert caught.value.status == 400
-    assert caught.value.body == "text"
 
 
 def test_reader_parses_parts_from_one_byte_reads() -> None:
@@ -171,10 +166,10 @@ def test_encoded_part_layout_matches_the_real_server() -> None:
     assert closing_delimiter("B") == b"--B--"
 
 
-def test_new_boundary_has_32_lowercase_hex_digits_and_is_quoted_in_content_type() -> None:
+def test_new_boundary_has_32_lowercase_hex_digits_and_is_quoted_in_content_type_for() -> None:
     boundary = new_boundary()
     assert re.fullmatch(r"os-boundary-[0-9a-f]{32}", boundary)
-    assert content_type(boundary) == f'multipart/form-data; boundary="{boundary}"'
+    assert content_type_for(boundary) == f'multipart/form-data; boundary="{boundary}"'
     assert new_boundary() != boundary
 
 
