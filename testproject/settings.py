@@ -2,13 +2,18 @@
 
 Attachments go to the embedded objectstore in ``testproject/.objectstore-data`` (no server
 to run). Set ``OBJECTSTORE_URL=http://localhost:8888`` to use a real objectstore server
-instead; ``OBJECTSTORE_TOKEN`` (a JWT) if it enforces auth.
+instead; ``OBJECTSTORE_TOKEN`` (a JWT) if it enforces auth. ``DATABASE_URL`` (a
+``postgres://`` URL) replaces the SQLite database.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "insecure-example-key-change-me")
@@ -57,12 +62,26 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
+DATABASES: dict[str, dict[str, Any]] = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": BASE_DIR / "db.sqlite3",
     }
 }
+if os.environ.get("DATABASE_URL"):
+    # postgres://user:password@host:port/name, or postgres://user@/name?host=/socket/dir
+    # (how CI points the Django-layer tests at PostgreSQL).
+    _db = urlsplit(os.environ["DATABASE_URL"])
+    if _db.scheme not in ("postgres", "postgresql"):
+        raise ImproperlyConfigured(f"DATABASE_URL: only postgres:// is supported, got {_db.scheme}")
+    DATABASES["default"] = {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": _db.path.lstrip("/") or "postgres",
+        "USER": unquote(_db.username or ""),
+        "PASSWORD": unquote(_db.password or ""),
+        "HOST": parse_qs(_db.query).get("host", [_db.hostname or ""])[0],
+        "PORT": str(_db.port or ""),
+    }
 
 _objectstore_options: dict[str, object] = {
     "alias": "attachments",
