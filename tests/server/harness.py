@@ -19,13 +19,14 @@ from django_objectstore.server.backends.base import Backend
 from django_objectstore.server.backends.filesystem import FilesystemBackend
 from django_objectstore.server.backends.memory import MemoryBackend
 from django_objectstore.server.backends.records import ObjectLocation, ObjectMetadata, StoredObject
+from django_objectstore.server.backends.tiered import TieredBackend
 from django_objectstore.server.backends.uploads import UploadStore
 from django_objectstore.server.config import AuthConfig, ServerConfig
 from django_objectstore.server.messages import BodyReader, BytesBody, Headers, Request
 from django_objectstore.wire.timestamps import parse_timestamp
 
 BASE = "/v1/objects/test-usecase/org=42;project=1337"
-BACKENDS = ["memory", "filesystem"]
+BACKENDS = ["memory", "filesystem", "tiered"]
 
 
 START = datetime(2026, 3, 1, 12, 0, 0, 250000, tzinfo=UTC)
@@ -103,6 +104,8 @@ def make_backend(kind: str, root: Path) -> Backend:
     """``memory`` or ``filesystem`` (rooted at ``root``, without fsync for speed)."""
     if kind == "memory":
         return MemoryBackend()
+    if kind == "tiered":
+        return TieredBackend(root, fsync=False)
     return FilesystemBackend(root, fsync=False)
 
 
