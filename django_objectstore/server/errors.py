@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Literal
 
 from django_objectstore.server.messages import Response
@@ -47,3 +50,33 @@ class ProtocolError(Exception):
             payload = b""
         headers.append(("content-length", str(len(payload))))
         return Response(self.status, headers, [payload] if payload else [])
+
+
+INSUFFICIENT_STORAGE = 507
+"""The status for a full disk (RFC 4918 §11.5); see ``docs/storage-engine.md``."""
+_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether ``error`` is the storage running out of space (``ENOSPC``, ``EDQUOT``)."""
+    return isinstance(error, OSError) and error.errno in _FULL
+
+
+@contextmanager
+def disk_full_as_507() -> Iterator[None]:
+    """Turn a full disk during a write into ``ProtocolError(507)`` whose body says so.
+
+    Other failures pass through unchanged (the app answers them with a generic 500).
+    The write has already removed its draft: nothing of it stays on disk.
+    """
+    try:
+        yield
+    except OSError as error:
+        if not is_disk_full(error):
+            raise
+        raise ProtocolError(
+            INSUFFICIENT_STORAGE,
+            "service error: insufficient storage: the disk is full; "
+            "nothing was stored, retry once space is freed",
+            causes=[error.strerror or str(error)],
+        ) from error

@@ -19,7 +19,7 @@ from __future__ import annotations
 import errno
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -202,7 +202,7 @@ class TieredBackend:
             new = _update_row(connection, location, update)
         return None if new is None else copy_metadata(new)
 
-    def renew_many(self, renewals: Iterable[tuple[ObjectLocation, Update]]) -> None:
+    def renew_many(self, renewals: Sequence[tuple[ObjectLocation, DeadlineRenewal]]) -> None:
         """Apply several best-effort renewals (``update_metadata``) in one transaction."""
         with self.db.write(durable=False) as connection:
             for location, update in renewals:
