@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sqlite3
 import stat
@@ -403,6 +404,7 @@ def test_iteration_to_the_end_closes_the_file(backend: TieredBackend) -> None:
 def test_no_descriptor_leaks_on_any_read_or_write_path(backend: TieredBackend) -> None:
     backend.put(LOC, ObjectMetadata(), GeneratedBody(2 * MIB))
     backend.db.connection()
+    gc.collect()  # backends of earlier tests close their connections when collected
     before = open_fds()
     for _ in range(10):
         stored = backend.get(LOC)
@@ -423,7 +425,8 @@ def test_no_descriptor_leaks_on_any_read_or_write_path(backend: TieredBackend) -
             backend.put(LOC, ObjectMetadata(), GeneratedBody(3 * MIB, fail_after=2 * MIB))
         backend.put(LOC, ObjectMetadata(), GeneratedBody(2 * MIB))
         backend.sweep(T0)
-    assert open_fds() == before
+    gc.collect()
+    assert open_fds() <= before
 
 
 def test_a_revision_file_cut_short_is_an_error_not_a_short_object(
@@ -583,3 +586,34 @@ def test_iter_objects_lists_a_usecase_in_key_order_page_by_page(backend: TieredB
     assert [item.size for item in listed if item.key == "c"] == [MIB + 1, MIB + 1]
     assert {item.created for item in listed} == {created}
     assert list(backend.iter_objects("none")) == []
+
+
+def test_engine_touch_many_stores_due_renewals_in_one_transaction(root: Path) -> None:
+    from django_objectstore.server.config import ServerConfig
+    from django_objectstore.server.engine import Engine
+    from tests.server.harness import FrozenClock
+
+    backend = TieredBackend(root)
+    engine = Engine(backend, ServerConfig(), FrozenClock(T0))
+    tti = TimeToIdle(timedelta(days=4))
+    due = [ObjectLocation("u", (), f"due{n}") for n in range(3)]
+    fresh = ObjectLocation("u", (), "fresh")
+    for location in due:
+        backend.put(location, ObjectMetadata(expiration=tti, time_expires=T0), BytesBody(b"x"))
+    backend.put(fresh, ObjectMetadata(expiration=tti, time_expires=T0 + tti.delta), BytesBody(b"y"))
+    reads = []
+    for location in [*due, fresh]:
+        stored = engine.read(location, T0, touch=False)
+        assert stored is not None
+        reads.append((location, stored.metadata))
+        stored.close()
+    statements: list[str] = []
+    backend.db.connection().set_trace_callback(statements.append)
+    engine.touch_many(reads, T0)
+    backend.db.connection().set_trace_callback(None)
+    assert statements.count("BEGIN IMMEDIATE") == 1
+    for location in [*due, fresh]:
+        stored = backend.get(location)
+        assert stored is not None and stored.metadata.time_expires == T0 + tti.delta
+        stored.close()
+    backend.close()
