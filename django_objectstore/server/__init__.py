@@ -8,7 +8,7 @@ The layers, each importing only those below it: ``hosting/`` (ASGI adapter, runn
 CLI, configuration loading; needs the ``server`` extra) over ``app.py`` (:class:`App`,
 :func:`create_app`) over ``protocol/`` (routing, the endpoints, header and body codecs;
 with ``auth/`` for tokens and pre-signed URLs) over ``engine.py`` (expiration rules)
-over ``backends/`` (memory, filesystem, each with its multipart staging). ``config``,
+over ``backends/`` (memory, tiered, each with its multipart staging). ``config``,
 ``clock``, ``messages`` and ``errors`` sit at the bottom, used by all.
 """
 

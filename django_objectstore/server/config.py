@@ -19,8 +19,10 @@ class StorageConfig:
     path: str = "data"
     """Root directory of the filesystem backend (relative to the working directory)."""
     fsync: bool = True
-    """Flush every write to disk before it becomes visible. Turning it off keeps writes
-    atomic and safe from a killed process, but not from a power loss: for test stores."""
+    """Flush every write to disk before it is answered: SQLite ``synchronous=FULL`` and an
+    ``fsync`` of every revision file. Turning it off (``synchronous=NORMAL``, no file
+    ``fsync``) keeps writes atomic and safe from a killed process, but a power loss may
+    undo the latest ones: for test stores."""
 
 
 @dataclass

@@ -8,6 +8,7 @@ behave the same everywhere. Backends only store what the engine hands them.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -197,15 +198,39 @@ class Engine:
         The update is marked :class:`DeadlineRenewal`: best effort, like the real
         service's renewals, so a backend may store it without rewriting the object.
         """
+        renewal = self.renewal(metadata, now)
+        if renewal is not None:
+            self.backend.update_metadata(location, renewal)
+
+    def touch_many(
+        self, reads: Iterable[tuple[ObjectLocation, ObjectMetadata]], now: datetime
+    ) -> None:
+        """:meth:`touch` for several objects read at ``now``, stored in one go.
+
+        For batch requests and keepalive: read with ``touch=False``, then pass every
+        ``(location, metadata)`` read here. The backend stores the renewals that are
+        due in one transaction (:meth:`Backend.renew_many`).
+        """
+        renewals = []
+        for location, metadata in reads:
+            renewal = self.renewal(metadata, now)
+            if renewal is not None:
+                renewals.append((location, renewal))
+        if renewals:
+            self.backend.renew_many(renewals)
+
+    @staticmethod
+    def renewal(metadata: ObjectMetadata, now: datetime) -> DeadlineRenewal | None:
+        """The renewal a read at ``now`` calls for (see :meth:`touch`), or ``None``."""
         policy = metadata.expiration
         if not isinstance(policy, TimeToIdle) or metadata.time_expires is None:
-            return
+            return None
         renewed = add_deadline(now, policy.delta)
         if renewed is None:
-            return
+            return None
         debounce = min(policy.delta / 4, MAX_DEBOUNCE)
         if renewed - metadata.time_expires <= debounce:
-            return
+            return None
 
         def update(current: ObjectMetadata) -> ObjectMetadata | None:
             still_tti = isinstance(current.expiration, TimeToIdle)
@@ -214,7 +239,7 @@ class Engine:
                 return None
             return dataclasses.replace(current, time_expires=renewed)
 
-        self.backend.update_metadata(location, DeadlineRenewal(update))
+        return DeadlineRenewal(update)
 
     def delete(self, location: ObjectLocation) -> None:
         """Remove the object; missing or expired objects are fine."""

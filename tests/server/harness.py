@@ -9,23 +9,28 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django_objectstore.server.app import App, create_app
 from django_objectstore.server.backends.base import Backend
-from django_objectstore.server.backends.filesystem import FilesystemBackend
 from django_objectstore.server.backends.memory import MemoryBackend
-from django_objectstore.server.backends.records import ObjectLocation, ObjectMetadata, StoredObject
+from django_objectstore.server.backends.records import (
+    DeadlineRenewal,
+    ObjectLocation,
+    ObjectMetadata,
+    StoredObject,
+)
+from django_objectstore.server.backends.tiered import TieredBackend
 from django_objectstore.server.backends.uploads import UploadStore
 from django_objectstore.server.config import AuthConfig, ServerConfig
 from django_objectstore.server.messages import BodyReader, BytesBody, Headers, Request
 from django_objectstore.wire.timestamps import parse_timestamp
 
 BASE = "/v1/objects/test-usecase/org=42;project=1337"
-BACKENDS = ["memory", "filesystem"]
+BACKENDS = ["memory", "tiered"]
 
 
 START = datetime(2026, 3, 1, 12, 0, 0, 250000, tzinfo=UTC)
@@ -79,6 +84,10 @@ class RecordingBackend:
             self.writes.append(f"update {location.key}")
         return result
 
+    def renew_many(self, renewals: Sequence[tuple[ObjectLocation, DeadlineRenewal]]) -> None:
+        for location, renewal in renewals:
+            self.update_metadata(location, renewal)
+
     def delete(self, location: ObjectLocation) -> None:
         self.writes.append(f"delete {location.key}")
         self.inner.delete(location)
@@ -100,10 +109,10 @@ class RecordingBackend:
 
 
 def make_backend(kind: str, root: Path) -> Backend:
-    """``memory`` or ``filesystem`` (rooted at ``root``, without fsync for speed)."""
+    """``memory`` or ``tiered`` (rooted at ``root``, without fsync for speed)."""
     if kind == "memory":
         return MemoryBackend()
-    return FilesystemBackend(root, fsync=False)
+    return TieredBackend(root, fsync=False)
 
 
 @dataclass

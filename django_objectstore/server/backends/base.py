@@ -9,11 +9,16 @@ objects are kept.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from django_objectstore.server.backends.records import ObjectLocation, ObjectMetadata, StoredObject
+from django_objectstore.server.backends.records import (
+    DeadlineRenewal,
+    ObjectLocation,
+    ObjectMetadata,
+    StoredObject,
+)
 from django_objectstore.server.backends.uploads import UploadStore
 from django_objectstore.server.messages import BodyReader
 
@@ -41,6 +46,14 @@ class Backend(Protocol):
         ``update`` gets the current metadata and returns the new one, or ``None`` to
         leave the object unchanged. Returns the metadata now stored, or ``None`` when
         the object does not exist.
+        """
+        ...
+
+    def renew_many(self, renewals: Sequence[tuple[ObjectLocation, DeadlineRenewal]]) -> None:
+        """Apply several TTI renewals (as ``update_metadata`` would), best effort.
+
+        The tiered backend stores them in one transaction; batch requests and
+        keepalive renew many objects at once through :meth:`Engine.touch_many`.
         """
         ...
 

@@ -7,12 +7,17 @@ process ends.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django_objectstore.server.backends.records import ObjectLocation, ObjectMetadata, copy_metadata
+from django_objectstore.server.backends.records import (
+    DeadlineRenewal,
+    ObjectLocation,
+    ObjectMetadata,
+    copy_metadata,
+)
 from django_objectstore.server.backends.uploads import (
     STALE_AFTER,
     ClosingReader,
@@ -206,6 +211,10 @@ class MemoryBackend:
             # the snapshot they were read with.
             self._objects[location] = MemoryObject(copy_metadata(new), found.payload)
             return copy_metadata(new)
+
+    def renew_many(self, renewals: Sequence[tuple[ObjectLocation, DeadlineRenewal]]) -> None:
+        for location, renewal in renewals:
+            self.update_metadata(location, renewal)
 
     def delete(self, location: ObjectLocation) -> None:
         with self._lock:

@@ -45,8 +45,8 @@ class DeadlineRenewal:
     TTI renewal on read (protocol.md §5.3) wraps its update in this: the real service
     may drop a renewal under load, and a dropped one is redone on a later read. A
     backend may therefore store such a change more cheaply than a full metadata update
-    (the filesystem backend overwrites a slot in the object file's header in place,
-    without ``fsync``), as long as readers never see a wrong deadline. Other updates
+    (the tiered backend commits it without syncing the database's log), as long as
+    readers never see a wrong deadline. Other updates
     (``PATCH``) are stored as durably as a write.
     """
 

@@ -3,11 +3,10 @@
 Every backend owns one store (``Backend.uploads``). The stores share one base class,
 :class:`UploadStore`, which holds the steps all of them take:
 :class:`~.memory.MemoryUploadStore` for the memory backend and
-:class:`~.filesystem.uploads.FilesystemUploadStore` for the filesystem backend (under
-``<root>/.multipart/``).
+:class:`~.tiered.uploads.TieredUploadStore` for the tiered backend (rows in its
+database, part bytes in files under ``<root>/parts/``).
 
-Upload ids are server-generated UUIDs; anything else is reported as an unknown upload,
-so an id can never name a path outside the staging directory.
+Upload ids are server-generated UUIDs; anything else is reported as an unknown upload.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from django.core.management.base import CommandError
 from django.test import override_settings
 
 from django_objectstore.pytest_plugin import ObjectstoreServer
+from django_objectstore.server.backends.tiered import TieredBackend
 from django_objectstore.storage.names import split_name
 from testproject.example.models import Attachment, Project, Report
 from tests.django.commands.configs import storage_config
@@ -121,7 +122,9 @@ def test_dry_run_changes_and_uploads_nothing(
         f"uploads/doc{i}.txt" for i in range(5)
     ]
     assert CrashingStorage.opened == 0
-    assert not [p for p in objectstore_server.path.rglob(f"*{objectstore_usecase}*")]
+    stored = TieredBackend(objectstore_server.path, fsync=False)
+    assert list(stored.iter_objects(objectstore_usecase)) == []
+    stored.close()
 
 
 def test_delete_source_removes_the_copied_files(rows: list[Attachment], legacy: Path) -> None:

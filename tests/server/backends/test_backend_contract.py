@@ -1,4 +1,4 @@
-"""The backend contract, checked on the memory and the filesystem backend alike."""
+"""The backend contract, checked on the memory and the tiered backend alike."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from django_objectstore.server.backends.base import Backend
-from django_objectstore.server.backends.filesystem import FilesystemBackend
 from django_objectstore.server.backends.memory import MemoryBackend
 from django_objectstore.server.backends.records import ObjectLocation, ObjectMetadata, StoredObject
+from django_objectstore.server.backends.tiered import TieredBackend
 from django_objectstore.server.messages import BytesBody
 from django_objectstore.wire.expiration import TimeToIdle, TimeToLive
 
@@ -19,11 +19,11 @@ T0 = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 LOC = ObjectLocation("attachments", (("org", "17"), ("project", "42")), "abc123")
 
 
-@pytest.fixture(params=["memory", "filesystem", "filesystem-nosync"])
+@pytest.fixture(params=["memory", "tiered", "tiered-nosync"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     if request.param == "memory":
         return MemoryBackend()
-    return FilesystemBackend(tmp_path / "store", fsync=request.param == "filesystem")
+    return TieredBackend(tmp_path / "store", fsync=request.param == "tiered")
 
 
 def read_all(stored: StoredObject, start: int = 0, end: int | None = None) -> bytes:

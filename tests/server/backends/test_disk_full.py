@@ -14,13 +14,14 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from django_objectstore.server.app import create_app
-from django_objectstore.server.backends.filesystem import FilesystemBackend
-from django_objectstore.server.backends.filesystem.fileops import FileLayer
+from django_objectstore.server.backends.tiered import TieredBackend
+from django_objectstore.server.backends.tiered.files import FileLayer
 from django_objectstore.server.config import AuthConfig, ServerConfig
 from tests.server.protocol.live import BASE, LiveServer, live
 
@@ -60,12 +61,11 @@ class FullDisk(FileLayer):
 
 
 def leftovers(root: Path) -> list[str]:
-    """Drafts and temporary part files anywhere under ``root``."""
+    """Files being written (under a ``.tmp`` directory) anywhere under ``root``."""
     found = []
     for directory, _dirs, files in os.walk(root):
-        found.extend(
-            os.path.join(directory, name) for name in files if name.endswith((".draft", ".tmp"))
-        )
+        if os.path.basename(directory) == ".tmp":
+            found.extend(os.path.join(directory, name) for name in files)
     return found
 
 
@@ -107,7 +107,7 @@ def put_part(
 def full_disk(tmp_path: Path) -> Iterator[tuple[LiveServer, FullDisk, Path]]:
     disk = FullDisk(budget=3 * MIB)
     root = tmp_path / "store"
-    backend = FilesystemBackend(root, fsync=False, files=disk)
+    backend = TieredBackend(root, fsync=False, files=disk)
     app = create_app(ServerConfig(auth=AuthConfig(enforce=False)), backend=backend)
     with live(app) as server:
         yield server, disk, root
@@ -130,33 +130,6 @@ def test_put_that_fills_the_disk_is_507_keeps_the_old_object_and_leaves_no_draft
     disk.free(4 * MIB)  # what the failed drafts took is back, and more
     assert upload(server, "small", b"s" * 100)[0] == 200
     assert server.request("GET", f"{BASE}/small").body == b"s" * 100
-
-
-def test_batch_insert_that_fills_the_disk_is_a_507_part(
-    full_disk: tuple[LiveServer, FullDisk, Path],
-) -> None:
-    server, disk, root = full_disk
-    disk.budget = 1000
-    boundary = "b0undary"
-    body = (
-        (
-            f"--{boundary}\r\nx-sn-batch-operation-kind: insert\r\n"
-            f"x-sn-batch-operation-key: big\r\n\r\n"
-        ).encode()
-        + b"z" * 5000
-        + f"\r\n--{boundary}--".encode()
-    )
-    reply = server.request(
-        "POST",
-        BATCH,
-        body=body,
-        headers={"content-type": f"multipart/form-data; boundary={boundary}"},
-    )
-    assert reply.status == 200
-    assert b"x-sn-batch-operation-status: 507 Insufficient Storage" in reply.body
-    assert b"the disk is full" in reply.body
-    assert leftovers(root) == []
-    assert server.request("HEAD", f"{BASE}/big").status == 404
 
 
 def test_multipart_part_that_fills_the_disk_is_507_and_the_upload_goes_on(
@@ -227,11 +200,9 @@ def tmpfs() -> Iterator[Path]:
 
 def test_put_on_a_full_tmpfs_frees_its_draft_at_once(tmpfs: Path) -> None:
     root = tmpfs / "store"
-    app = create_app(
-        ServerConfig(auth=AuthConfig(enforce=False)),
-        backend=FilesystemBackend(root, fsync=False),
-    )
-    with live(app) as server:
+    backend = TieredBackend(root, fsync=False)
+    app = create_app(ServerConfig(auth=AuthConfig(enforce=False)), backend=backend)
+    with closing(backend), live(app) as server:
         old = os.urandom(MIB)
         assert upload(server, "doc", old)[0] == 200
 
@@ -248,3 +219,42 @@ def test_put_on_a_full_tmpfs_frees_its_draft_at_once(tmpfs: Path) -> None:
         assert_disk_full(*put_part(server, "parts", upload_id, 1, b"p" * (10 * MIB)))
         assert leftovers(root) == []
         assert put_part(server, "parts", upload_id, 1, b"p" * 100)[0] == 200
+
+
+def test_batch_insert_on_a_full_disk_is_a_507_part(tmpfs: Path) -> None:
+    """Batch inserts (at most 1 MiB) go to the database: a full disk stops its commit."""
+    root = tmpfs / "store"
+    backend = TieredBackend(root, fsync=False)
+    app = create_app(ServerConfig(auth=AuthConfig(enforce=False)), backend=backend)
+    with closing(backend), live(app) as server:
+        assert upload(server, "warm", b"w" * 100)[0] == 200
+        filler = tmpfs / "filler"
+        with open(filler, "wb") as file:
+            try:
+                for _ in range(10_000):  # bounded: the tmpfs has 5 MiB
+                    file.write(b"\0" * 65536)
+                    file.flush()
+            except OSError as error:
+                assert error.errno == errno.ENOSPC
+        os.truncate(filler, max(0, filler.stat().st_size - 64 * 1024))
+        boundary = "b0undary"
+        body = (
+            (
+                f"--{boundary}\r\nx-sn-batch-operation-kind: insert\r\n"
+                f"x-sn-batch-operation-key: big\r\n\r\n"
+            ).encode()
+            + os.urandom(900_000)
+            + f"\r\n--{boundary}--".encode()
+        )
+        reply = server.request(
+            "POST",
+            BATCH,
+            body=body,
+            headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+        )
+        assert reply.status == 200
+        assert b"x-sn-batch-operation-status: 507 Insufficient Storage" in reply.body
+        assert b"the disk is full" in reply.body
+        assert server.request("HEAD", f"{BASE}/big").status == 404
+        filler.unlink()
+        assert upload(server, "after", b"a" * 100)[0] == 200

@@ -51,7 +51,8 @@ def read_until_closed(sock: socket.socket, deadline: float) -> bytes:
 
 
 def drafts(root: Path) -> list[Path]:
-    return [path for path in root.rglob("*.draft") if path.is_file()]
+    """Files being written: the engine writes them under a ``.tmp`` directory."""
+    return [path for path in root.rglob("*") if path.parent.name == ".tmp" and path.is_file()]
 
 
 def wait_for(condition: Callable[[], bool], what: str, deadline: float = DEADLINE) -> None:

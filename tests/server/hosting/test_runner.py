@@ -12,6 +12,7 @@ import pytest
 import urllib3
 
 from django_objectstore.server.app import create_app
+from django_objectstore.server.backends.tiered import TieredBackend
 from django_objectstore.server.clock import OffsetClock
 from django_objectstore.server.config import AuthConfig, ServerConfig, StorageConfig
 from django_objectstore.server.hosting.runner import ServerThread, Sweeper
@@ -105,10 +106,12 @@ def test_sweep_removes_expired_objects_from_disk(tmp_path: Path) -> None:
         url = server.url + "/v1/objects/sweep-test/_/k"
         headers = {"x-sn-expiration": "ttl:1h"}
         assert urllib3.request("PUT", url, body=b"v", headers=headers).status == 200
-        before = [p for p in tmp_path.rglob("*") if p.is_file() and "sweep-test" in str(p)]
+        stored = TieredBackend(tmp_path, fsync=False)
+        before = list(stored.iter_objects("sweep-test"))
         clock.advance(timedelta(hours=2))
         assert server.sweeper.sweep_once() == 1
-        after = [p for p in tmp_path.rglob("*") if p.is_file() and "sweep-test" in str(p)]
+        after = list(stored.iter_objects("sweep-test"))
+        stored.close()
     assert before
     assert not after
 

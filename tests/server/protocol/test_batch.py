@@ -18,9 +18,9 @@ import urllib3
 from django_objectstore.server.app import App, create_app
 from django_objectstore.server.auth.authenticator import AuthContext, Authenticator
 from django_objectstore.server.backends.base import Backend
-from django_objectstore.server.backends.filesystem import FilesystemBackend
 from django_objectstore.server.backends.memory import MemoryBackend, MemoryObject
 from django_objectstore.server.backends.records import ObjectLocation
+from django_objectstore.server.backends.tiered import TieredBackend
 from django_objectstore.server.config import (
     AuthConfig,
     PolicyRule,
@@ -141,11 +141,11 @@ class Harness:
         return dict(response.headers)
 
 
-@pytest.fixture(params=["memory", "filesystem"])
+@pytest.fixture(params=["memory", "tiered"])
 def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Harness:
     if request.param == "memory":
         return Harness()
-    return Harness(FilesystemBackend(tmp_path / "store"))
+    return Harness(TieredBackend(tmp_path / "store"))
 
 
 def test_mixed_operations_get_one_part_each_with_their_request_index(harness: Harness) -> None:

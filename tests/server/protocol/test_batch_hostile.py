@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from django_objectstore.server.app import create_app
-from django_objectstore.server.backends.filesystem import FilesystemBackend
+from django_objectstore.server.backends.tiered import TieredBackend
 from django_objectstore.server.backends.memory import MemoryBackend
 from django_objectstore.server.backends.records import ObjectLocation, ObjectMetadata
 from django_objectstore.server.config import AuthConfig, ServerConfig
@@ -67,8 +67,8 @@ def insert(key: str, *extra: bytes) -> tuple[list[bytes], bytes]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[tuple[LiveServer, FilesystemBackend]]:
-    backend = FilesystemBackend(tmp_path / "store", fsync=False)
+def store(tmp_path: Path) -> Iterator[tuple[LiveServer, TieredBackend]]:
+    backend = TieredBackend(tmp_path / "store", fsync=False)
     app = create_app(ServerConfig(auth=AuthConfig(enforce=False)), backend=backend)
     with live(app) as server:
         yield server, backend
@@ -95,7 +95,7 @@ ILLEGAL = [
 
 @pytest.mark.parametrize("line", ILLEGAL, ids=[repr(line)[2:-1] for line in ILLEGAL])
 def test_batch_insert_with_an_illegal_header_is_400_and_stores_nothing(
-    store: tuple[LiveServer, FilesystemBackend], line: bytes
+    store: tuple[LiveServer, TieredBackend], line: bytes
 ) -> None:
     server, _backend = store
     body = send_batch(server, batch_body(insert("poison", line), insert("fine")))
@@ -106,7 +106,7 @@ def test_batch_insert_with_an_illegal_header_is_400_and_stores_nothing(
 
 
 def test_legal_header_names_with_token_punctuation_are_stored(
-    store: tuple[LiveServer, FilesystemBackend],
+    store: tuple[LiveServer, TieredBackend],
 ) -> None:
     server, _backend = store
     body = send_batch(server, batch_body(insert("odd", b"x-snme-a_b.c!#$%&'*+^`|~: v\tw")))
@@ -117,7 +117,7 @@ def test_legal_header_names_with_token_punctuation_are_stored(
 
 
 def test_objects_stored_with_illegal_names_before_the_fix_are_served_without_them(
-    store: tuple[LiveServer, FilesystemBackend],
+    store: tuple[LiveServer, TieredBackend],
 ) -> None:
     server, backend = store
     poisoned = ObjectMetadata(
@@ -176,7 +176,7 @@ class Blocks:
 
 @pytest.mark.slow
 def test_batch_get_of_a_large_object_streams_with_flat_server_memory(
-    store: tuple[LiveServer, FilesystemBackend],
+    store: tuple[LiveServer, TieredBackend],
 ) -> None:
     server, backend = store
     location = ObjectLocation("test-usecase", SCOPES, "large")

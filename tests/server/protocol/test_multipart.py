@@ -21,9 +21,9 @@ from objectstore_client.multipart import MultipartCompleteError
 from django_objectstore.server.app import App, create_app
 from django_objectstore.server.auth.authenticator import AuthContext, Authenticator
 from django_objectstore.server.backends.base import Backend
-from django_objectstore.server.backends.filesystem import FilesystemBackend
 from django_objectstore.server.backends.memory import MemoryBackend
 from django_objectstore.server.backends.records import ObjectLocation, ObjectMetadata
+from django_objectstore.server.backends.tiered import TieredBackend
 from django_objectstore.server.config import (
     AuthConfig,
     PolicyRule,
@@ -138,11 +138,11 @@ class Harness:
         return self.request("GET", "objects", key)
 
 
-@pytest.fixture(params=["memory", "filesystem"])
+@pytest.fixture(params=["memory", "tiered"])
 def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Harness:
     if request.param == "memory":
         return Harness()
-    return Harness(FilesystemBackend(tmp_path / "store"))
+    return Harness(TieredBackend(tmp_path / "store"))
 
 
 def test_initiate_with_post_generates_a_uuid4_key(harness: Harness) -> None:
@@ -394,23 +394,27 @@ def test_every_multipart_request_needs_write_permission(harness: Harness) -> Non
     assert reply.status == 403
 
 
-def test_filesystem_staging_lives_under_dot_multipart_and_is_removed_on_completion(
-    tmp_path: Path,
-) -> None:
-    harness = Harness(FilesystemBackend(tmp_path / "store"))
+def part_files(root: Path) -> list[Path]:
+    return [path for path in (root / "parts").rglob("*") if path.is_file()]
+
+
+def test_staged_parts_are_files_under_parts_removed_on_completion(tmp_path: Path) -> None:
+    backend = TieredBackend(tmp_path / "store")
+    harness = Harness(backend)
     upload_id = harness.initiate()
     etag = harness.etag(upload_id, 1, b"x")
-    staged = tmp_path / "store" / ".multipart" / upload_id
-    assert (staged / "upload.json").is_file() and (staged / "1.part").is_file()
+    (staged,) = part_files(tmp_path / "store")
+    assert staged.read_bytes() == b"x"
     assert harness.complete(upload_id, [(1, etag)]) == {"key": "obj"}
-    assert not staged.exists()
+    assert part_files(tmp_path / "store") == []
+    assert backend.db.read("SELECT count(*) FROM uploads") == [(0,)]
 
 
 def test_staged_uploads_survive_a_restart(tmp_path: Path) -> None:
-    first = Harness(FilesystemBackend(tmp_path / "store"))
+    first = Harness(TieredBackend(tmp_path / "store"))
     upload_id = first.initiate(content_type="text/plain")
     etag = first.etag(upload_id, 1, b"persisted")
-    second = Harness(FilesystemBackend(tmp_path / "store"))
+    second = Harness(TieredBackend(tmp_path / "store"))
     assert second.list_parts(upload_id).json()["parts"][0]["etag"] == etag
     assert second.complete(upload_id, [(1, etag)]) == {"key": "obj"}
     assert second.get().body == b"persisted"
@@ -431,12 +435,15 @@ def test_sweep_removes_uploads_idle_for_more_than_seven_days(harness: Harness) -
 
 
 def test_sweep_ignores_foreign_names_in_the_staging_directory(tmp_path: Path) -> None:
-    harness = Harness(FilesystemBackend(tmp_path / "store"))
+    harness = Harness(TieredBackend(tmp_path / "store"))
     harness.initiate()
-    (tmp_path / "store" / ".multipart" / "not-an-upload").mkdir()
+    foreign = tmp_path / "store" / "parts" / "ab" / "not-a-part"
+    foreign.parent.mkdir()
+    foreign.write_bytes(b"x")
+    os.utime(foreign, (0, 0))
     harness.clock.value += timedelta(days=8)
     assert harness.app.engine.sweep_stale_uploads() == 1
-    assert os.listdir(tmp_path / "store" / ".multipart") == ["not-an-upload"]
+    assert os.listdir(foreign.parent) == ["not-a-part"]
 
 
 # -- the official client over HTTP ----------------------------------------------
@@ -510,9 +517,10 @@ def test_official_client_resume_abort_and_errors(session: Any) -> None:
 def test_http_staging_sits_in_the_server_root(objectstore_server: Any, session: Any) -> None:
     upload = session.initiate_multipart_upload(key="staged")
     upload.put_part(b"x", part_number=1, content_length=1)
-    assert (Path(objectstore_server.path) / ".multipart" / upload.upload_id / "1.part").is_file()
+    (staged,) = part_files(Path(objectstore_server.path))
+    assert staged.read_bytes() == b"x"
     upload.abort()
-    assert not (Path(objectstore_server.path) / ".multipart" / upload.upload_id).exists()
+    assert part_files(Path(objectstore_server.path)) == []
 
 
 class GatedPutBackend(MemoryBackend):
