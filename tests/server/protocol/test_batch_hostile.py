@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from django_objectstore.server.app import create_app
-from django_objectstore.server.backends.tiered import TieredBackend
 from django_objectstore.server.backends.memory import MemoryBackend
 from django_objectstore.server.backends.records import ObjectLocation, ObjectMetadata
+from django_objectstore.server.backends.tiered import TieredBackend
 from django_objectstore.server.config import AuthConfig, ServerConfig
 from django_objectstore.server.messages import BytesBody, Headers, Request
 from tests.server.protocol.live import BASE, LiveServer, live
