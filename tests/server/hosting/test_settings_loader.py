@@ -111,14 +111,19 @@ def test_env_usecase_settings() -> None:
     config = load_config(
         {
             **NO_AUTH,
-            "OS__USECASES__ATTACHMENTS__EXPIRATION__MAX": "90d",
+            "OS__USECASES__ATTACHMENTS__EXPIRATION__TTL__MAX": "90d",
+            "OS__USECASES__ATTACHMENTS__EXPIRATION__TTI__ALLOWED": "false",
             "OS__USECASES__ATTACHMENTS__EXPIRATION__MANUAL__ALLOWED": "false",
+            "OS__USECASES__DEBUG-FILES__EXPIRATION": "{tti={max=90d}}",
         }
     )
     expiration = config.usecases["attachments"].expiration
-    assert expiration.max == timedelta(days=90)
-    assert expiration.manual.allowed is False
+    assert expiration.ttl.max == timedelta(days=90)
     assert expiration.ttl.allowed is True
+    assert expiration.tti.allowed is False
+    assert expiration.tti.max is None
+    assert expiration.manual.allowed is False
+    assert config.usecases["debug-files"].expiration.tti.max == timedelta(days=90)
 
 
 def test_sweep_interval_setting() -> None:
@@ -139,7 +144,11 @@ def test_sweep_interval_setting() -> None:
         ({"OS__AUTH__KEYS": "{k={key_files=[a],max_permissions=[x]}}"}, "OS__AUTH__KEYS"),
         ({"OS__AUTH__KEYS": "{k={max_permissions=[object.read]}}"}, "OS__AUTH__KEYS"),
         ({"OS__AUTH__KEYS": "{k={key_files=[a],colour=blue}}"}, "OS__AUTH__KEYS"),
-        ({"OS__USECASES__U__EXPIRATION__MAX": "forever", **NO_AUTH}, "OS__USECASES__U"),
+        ({"OS__USECASES__U__EXPIRATION__TTL__MAX": "forever", **NO_AUTH}, "OS__USECASES__U"),
+        ({"OS__USECASES__U__EXPIRATION__MAX": "90d", **NO_AUTH}, "ttl.max and expiration.tti.max"),
+        ({"OS__USECASES__U__EXPIRATION__MANUAL__MAX": "9d", **NO_AUTH}, "OS__USECASES__U"),
+        ({"OS__WORKERS": "0", **NO_AUTH}, "OS__WORKERS"),
+        ({"OS__WORKERS": "2", "OS__STORAGE__TYPE": "memory", **NO_AUTH}, "OS__WORKERS"),
     ],
 )
 def test_errors_name_the_variable_at_fault(environ: dict[str, str], named: str) -> None:
@@ -164,8 +173,8 @@ usecases:
   attachments:
     expiration:
       manual: {allowed: false}
+      ttl: {max: 30d}
       tti: {allowed: true}
-      max: 30d
 logging:
   level: debug
 """
@@ -185,7 +194,8 @@ def test_yaml_file_with_every_section(config_file: str) -> None:
     assert config.auth.keys["relay"].max_permissions == ["object.read", "object.write"]
     expiration = config.usecases["attachments"].expiration
     assert expiration.manual.allowed is False
-    assert expiration.max == timedelta(days=30)
+    assert expiration.ttl.max == timedelta(days=30)
+    assert expiration.tti.max is None
 
 
 def test_env_wins_over_the_file_and_the_file_over_defaults(config_file: str) -> None:
