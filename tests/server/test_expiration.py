@@ -177,7 +177,9 @@ def test_ttl_max_and_tti_max_cap_their_own_policy_and_allow_equal() -> None:
 
 def test_a_cap_on_one_policy_leaves_the_other_uncapped() -> None:
     store = _policy_store(ttl=DurationRule(max=timedelta(days=1)))
-    assert store.request("PUT", f"{BASE}/k", headers=[("x-sn-expiration", "tti:365d")]).status == 200
+    assert (
+        store.request("PUT", f"{BASE}/k", headers=[("x-sn-expiration", "tti:365d")]).status == 200
+    )
     assert store.request("PUT", f"{BASE}/k", headers=[("x-sn-expiration", "ttl:2d")]).status == 400
 
 

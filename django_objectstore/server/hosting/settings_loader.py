@@ -102,6 +102,9 @@ class _Sources:
             if variable is not None:
                 suffix = ".".join(path[length:])
                 return f"{variable}" + (f" (at {suffix})" if suffix else "")
+        below = sorted(var for key, var in self.env.items() if key[: len(path)] == path)
+        if below:  # a section set through variables for its keys
+            return ", ".join(below)
         dotted = ".".join(path)
         return f"{dotted!r} in {self.config_file}" if self.config_file else repr(dotted)
 
