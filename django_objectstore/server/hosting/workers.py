@@ -201,7 +201,7 @@ def _stop_all(workers: list[_Worker]) -> None:
             logger.error("%s did not stop within %g s; killing it", worker.describe(), STOP_TIMEOUT)
             worker.process.kill()
             worker.process.join(STOP_TIMEOUT)
-        elif worker.process.exitcode not in (0, None):
+        elif worker.process.exitcode not in (0, -signal.SIGTERM, None):  # SIGTERM: ours
             logger.warning("%s %s", worker.describe(), worker.exit_status())
         worker.conn.close()
 

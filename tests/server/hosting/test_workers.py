@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -109,3 +110,21 @@ def test_the_memory_storage_with_several_workers_is_refused(tmp_path: Path) -> N
     assert result.returncode == 1
     assert "--workers: 2 workers cannot share the memory storage" in result.stderr
     assert result.stdout == ""
+
+
+def test_a_worker_that_cannot_start_stops_the_others_and_exits_1(tmp_path: Path) -> None:
+    with socket.socket() as taken:  # bound without SO_REUSEPORT: no worker can join it
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        environ = server_environ(tmp_path / "data", OS__HTTP_ADDR=f"127.0.0.1:{port}")
+        result = subprocess.run(
+            [sys.executable, "-m", "django_objectstore.server", "run", "--workers", "2"],
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=STOP_DEADLINE * 3,
+        )
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "objectstore listening" not in result.stdout
