@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from django_objectstore.server.hosting.cli import main
-
 if __name__ == "__main__":
+    try:
+        from django_objectstore.server.hosting.cli import main
+    except ImportError as error:
+        if "django-objectstore[server]" not in str(error):
+            raise
+        # The server extra is missing: say how to install it, without a traceback.
+        print(f"objectstore: error: {error}", file=sys.stderr, flush=True)
+        sys.exit(1)
     sys.exit(main())

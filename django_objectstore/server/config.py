@@ -45,16 +45,27 @@ class AuthConfig:
 
 @dataclass
 class PolicyRule:
+    """Whether a usecase accepts objects with this expiration policy (``manual``)."""
+
     allowed: bool = True
 
 
 @dataclass
-class UsecaseExpiration:
-    manual: PolicyRule = field(default_factory=PolicyRule)
-    ttl: PolicyRule = field(default_factory=PolicyRule)
-    tti: PolicyRule = field(default_factory=PolicyRule)
+class DurationRule(PolicyRule):
+    """A TTL or TTI policy rule: allowed at all, and the longest duration accepted."""
+
     max: timedelta | None = None
-    """One cap for TTL and TTI durations, also for PATCH deadlines from request time."""
+    """Longest accepted duration (equal passes); also caps PATCH deadlines of objects
+    with this policy, measured from the request time. ``None``: no cap."""
+
+
+@dataclass
+class UsecaseExpiration:
+    """The real server's ``usecases.<name>.expiration`` (``usecases.rs``)."""
+
+    manual: PolicyRule = field(default_factory=PolicyRule)
+    ttl: DurationRule = field(default_factory=DurationRule)
+    tti: DurationRule = field(default_factory=DurationRule)
 
 
 @dataclass
@@ -95,3 +106,5 @@ class ServerConfig:
     usecases: dict[str, UsecaseConfig] = field(default_factory=dict)
     sweep_interval: timedelta = timedelta(minutes=10)
     """How often expired objects are removed from disk (0 disables the background sweep)."""
+    workers: int = 1
+    """Server processes serving one port and one storage root (this server only)."""

@@ -22,7 +22,7 @@ from django_objectstore.server.backends.records import (
 )
 from django_objectstore.server.backends.uploads import UploadStore
 from django_objectstore.server.clock import Clock
-from django_objectstore.server.config import ServerConfig
+from django_objectstore.server.config import PolicyRule, ServerConfig
 from django_objectstore.server.errors import ProtocolError, disk_full_as_507
 from django_objectstore.server.messages import BodyReader
 from django_objectstore.wire.durations import format_duration
@@ -113,27 +113,32 @@ class Engine:
     # -- writes ------------------------------------------------------------------
 
     def validate_policy(self, usecase: str, policy: ExpirationPolicy | None) -> None:
-        """``ProtocolError(400)`` when the ``usecases`` config forbids ``policy``."""
+        """``ProtocolError(400)`` when the ``usecases`` config forbids ``policy``.
+
+        As the real server's ``usecases.rs``: the policy's kind must be allowed, and a
+        TTL or TTI duration may equal its kind's ``max`` but not exceed it.
+        """
         settings = self.config.usecases.get(usecase)
         if settings is None:
             return
         rules = settings.expiration
+        rule: PolicyRule
         if policy is None:
-            kind, rule = "manual", rules.manual
+            kind, rule, cap = "manual", rules.manual, None
         elif isinstance(policy, TimeToLive):
-            kind, rule = "ttl", rules.ttl
+            kind, rule, cap = format_expiration(policy), rules.ttl, rules.ttl.max
         else:
-            kind, rule = "tti", rules.tti
+            kind, rule, cap = format_expiration(policy), rules.tti, rules.tti.max
         if not rule.allowed:
             raise ProtocolError(
                 400,
-                f"client error: expiration policy {kind} is not allowed for usecase {usecase!r}",
+                f"client error: expiration policy {kind!r} is not allowed for use case {usecase!r}",
             )
-        if policy is not None and rules.max is not None and policy.delta > rules.max:
+        if policy is not None and cap is not None and policy.delta > cap:
             raise ProtocolError(
                 400,
-                f"client error: expiration {format_expiration(policy)} exceeds the maximum "
-                f"{format_duration(rules.max)} of usecase {usecase!r}",
+                f"client error: expiration duration {format_duration(policy.delta)} exceeds "
+                f"maximum of {format_duration(cap)} for use case {usecase!r}",
             )
 
     def stamp(self, metadata: ObjectMetadata, now: datetime) -> ObjectMetadata:
@@ -262,7 +267,6 @@ class Engine:
             fixed_deadline = add_deadline(now, target.after)
             if fixed_deadline is None:
                 raise ProtocolError(400, "client error: extended deadline is after 9999-12-31")
-        cap = self._cap(location.usecase, now)
         failure: list[ProtocolError] = []
 
         def update(current: ObjectMetadata) -> ObjectMetadata | None:
@@ -271,6 +275,7 @@ class Engine:
                 deadline = fixed_deadline
                 if deadline is None:
                     deadline = self._from_creation(target, current)
+                cap = self._cap(location.usecase, current.expiration, now)
                 return self._extended(current, deadline, now, cap)
             except ProtocolError as error:
                 failure.append(error)
@@ -283,11 +288,18 @@ class Engine:
         if stored is None:
             raise ProtocolError(404, body="empty")
 
-    def _cap(self, usecase: str, now: datetime) -> datetime | None:
+    def _cap(self, usecase: str, policy: ExpirationPolicy | None, now: datetime) -> datetime | None:
+        """The latest deadline a PATCH may set: ``now`` plus the ``max`` of the object's
+        own policy kind (``ttl.max`` or ``tti.max``); ``None`` when uncapped."""
         settings = self.config.usecases.get(usecase)
-        if settings is None or settings.expiration.max is None:
+        if settings is None or policy is None:
             return None
-        return add_deadline(now, settings.expiration.max) or MAX_TIMESTAMP
+        rule = (
+            settings.expiration.ttl if isinstance(policy, TimeToLive) else settings.expiration.tti
+        )
+        if rule.max is None:
+            return None
+        return add_deadline(now, rule.max) or MAX_TIMESTAMP
 
     @staticmethod
     def _from_creation(target: ExtendAt | ExtendAfter, current: ObjectMetadata) -> datetime:

@@ -8,6 +8,7 @@ import pytest
 
 from django_objectstore.server.config import (
     AuthConfig,
+    DurationRule,
     PolicyRule,
     ServerConfig,
     UsecaseConfig,
@@ -152,7 +153,8 @@ def _policy_store(**expiration: object) -> Harness:
 def test_usecase_policy_rejects_disallowed_kinds_with_400(
     forbidden: str, header: str | None
 ) -> None:
-    store = _policy_store(**{forbidden: PolicyRule(allowed=False)})
+    rule = PolicyRule(allowed=False) if forbidden == "manual" else DurationRule(allowed=False)
+    store = _policy_store(**{forbidden: rule})
     headers = [("x-sn-expiration", header)] if header else []
     result = store.request("PUT", f"{BASE}/k", headers=headers, body=b"x")
     assert result.status == 400
@@ -160,14 +162,25 @@ def test_usecase_policy_rejects_disallowed_kinds_with_400(
     assert store.backend.writes == []
 
 
-def test_usecase_max_caps_ttl_and_tti_but_allows_equal() -> None:
-    store = _policy_store(max=timedelta(days=90))
-    for ok in ("ttl:90d", "tti:90d", "ttl:1d", "manual"):
+def test_ttl_max_and_tti_max_cap_their_own_policy_and_allow_equal() -> None:
+    store = _policy_store(
+        ttl=DurationRule(max=timedelta(days=90)), tti=DurationRule(max=timedelta(days=7))
+    )
+    for ok in ("ttl:90d", "tti:7d", "ttl:1d", "manual"):
         assert store.request("PUT", f"{BASE}/k", headers=[("x-sn-expiration", ok)]).status == 200
-    for too_long in ("ttl:90d 1s", "tti:91d"):
+    for too_long, cap in (("ttl:90d 1s", "90d"), ("tti:8d", "7d"), ("tti:90d", "7d")):
         result = store.request("PUT", f"{BASE}/k", headers=[("x-sn-expiration", too_long)])
         assert result.status == 400
-        assert "90d" in result.json()["detail"]  # type: ignore[index]
+        detail = result.json()["detail"]  # type: ignore[index]
+        assert f"maximum of {cap}" in detail and "'test-usecase'" in detail
+
+
+def test_a_cap_on_one_policy_leaves_the_other_uncapped() -> None:
+    store = _policy_store(ttl=DurationRule(max=timedelta(days=1)))
+    assert (
+        store.request("PUT", f"{BASE}/k", headers=[("x-sn-expiration", "tti:365d")]).status == 200
+    )
+    assert store.request("PUT", f"{BASE}/k", headers=[("x-sn-expiration", "ttl:2d")]).status == 400
 
 
 def test_other_usecases_are_unconstrained() -> None:
@@ -177,7 +190,7 @@ def test_other_usecases_are_unconstrained() -> None:
 
 
 def test_policy_violation_on_post_returns_400() -> None:
-    store = _policy_store(ttl=PolicyRule(allowed=False))
+    store = _policy_store(ttl=DurationRule(allowed=False))
     result = store.request("POST", f"{BASE}/", headers=[("x-sn-expiration", "ttl:1d")])
     assert result.status == 400
     assert store.backend.writes == []

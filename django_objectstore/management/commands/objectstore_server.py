@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from argparse import ArgumentParser
 from pathlib import Path
@@ -10,10 +11,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from django_objectstore.jobs.embedded import embedded_roots
-from django_objectstore.server import create_app
-from django_objectstore.server.hosting import ConfigError, load_config, parse_http_addr, serve
 
 DEFAULT_ADDR = "127.0.0.1:8888"
+WORKERS_LOG_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s %(message)s"
 
 
 class Command(BaseCommand):
@@ -45,15 +45,36 @@ class Command(BaseCommand):
             help='Key directory in the OS__AUTH__KEYS syntax, e.g. {kid={key_files=["pub.pem"],'
             'max_permissions=["object.read"]}}',
         )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            metavar="N",
+            help="Server processes on one port (default: OS__WORKERS or 1; about one per core).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            # Imported here: the HTTP server comes with the `server` extra, and the
+            # rest of the package (and `manage.py help`) works without it.
+            from django_objectstore.server import create_app
+            from django_objectstore.server.hosting import ConfigError, load_config, serve
+            from django_objectstore.server.hosting.settings_loader import (
+                check_workers,
+                parse_http_addr,
+            )
+            from django_objectstore.server.hosting.workers import serve_workers
+        except ImportError as error:
+            raise CommandError(str(error)) from error
         try:
             if options["addr"]:
                 parse_http_addr(options["addr"], "--addr")
             environ = self._environ(options)
             config = load_config(environ, options["config"])
+            if options["workers"] is not None:
+                config.workers = options["workers"]
+                check_workers(config, "--workers")
             host, port = parse_http_addr(config.http_addr, "--addr")
-            app = create_app(config)
+            app = create_app(config) if config.workers == 1 else None
         except (ConfigError, ValueError, OSError) as error:
             raise CommandError(str(error)) from error
 
@@ -64,7 +85,19 @@ class Command(BaseCommand):
             self.stdout.flush()
 
         try:
-            serve(app, host, port, ready_callback=ready)
+            if app is not None:
+                serve(app, host, port, ready_callback=ready)
+            else:
+                # Each worker is a fresh interpreter without this project's logging
+                # settings: its records go to stderr, tagged with its pid.
+                serve_workers(
+                    config,
+                    host,
+                    port,
+                    ready_callback=ready,
+                    log_format=WORKERS_LOG_FORMAT,
+                    log_level=logging.INFO,
+                )
         except (OSError, RuntimeError) as error:
             raise CommandError(f"the objectstore server failed: {error}") from error
         self.stdout.write("objectstore stopped")

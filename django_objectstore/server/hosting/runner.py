@@ -47,7 +47,9 @@ class _Server(uvicorn.Server):
             self.ready.set()
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _bind(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """A listening socket; ``reuse_port`` lets several processes listen on one port
+    (``SO_REUSEPORT``: the kernel spreads new connections over them)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only when
     # the socket's proto says TCP, and without it every response waits ~40 ms for the
@@ -55,6 +57,8 @@ def _bind(host: str, port: int) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError as error:
@@ -139,7 +143,8 @@ class ServerThread:
     ``inline`` (see :class:`~.asgi.ASGIAdapter`) defaults to :func:`never_blocks`.
     ``body_idle_timeout`` and ``header_timeout`` (seconds) default to the app's
     ``config.http`` (30 s each). ``log_level`` is uvicorn's own; the server's records
-    go to the ``django_objectstore.server`` loggers.
+    go to the ``django_objectstore.server`` loggers. ``reuse_port`` binds with
+    ``SO_REUSEPORT``, for several worker processes on one port (see ``workers``).
     """
 
     def __init__(
@@ -153,8 +158,10 @@ class ServerThread:
         log_level: str | int = "warning",
         body_idle_timeout: float | None = None,
         header_timeout: float | None = None,
+        reuse_port: bool = False,
     ) -> None:
         self.app = app
+        self.reuse_port = reuse_port
         self.host = host
         self._requested_port = port
         self.port = port
@@ -173,6 +180,9 @@ class ServerThread:
         self._config = uvicorn.Config(
             self.adapter,
             http=guarded_protocol(header_timeout),
+            # The protocol has no WebSocket endpoint; "none" also keeps uvicorn from
+            # importing a websockets module that warns (an error under -W error).
+            ws="none",
             loop="asyncio",
             lifespan="on",
             log_level=log_level,
@@ -198,7 +208,7 @@ class ServerThread:
 
     def start(self) -> ServerThread:
         """Listen and serve; returns once requests are accepted."""
-        self._socket = _bind(self.host, self._requested_port)
+        self._socket = _bind(self.host, self._requested_port, reuse_port=self.reuse_port)
         self.port = self._socket.getsockname()[1]
         self._thread = threading.Thread(target=self._run, name="objectstore-http", daemon=True)
         self._thread.start()
@@ -247,11 +257,13 @@ def serve(
     *,
     ready_callback: Callable[[str], None] | None = None,
     log_level: str | int = "warning",
+    reuse_port: bool = False,
 ) -> None:
     """Serve ``app`` on ``host:port`` until SIGINT or SIGTERM, then stop cleanly.
 
     ``ready_callback`` gets the URL once the server accepts connections. Signal
-    handlers are installed only when called from the main thread.
+    handlers are installed only when called from the main thread. For ``reuse_port``
+    see :class:`ServerThread`.
     """
     stop = threading.Event()
 
@@ -263,7 +275,7 @@ def serve(
         for signum in (signal.SIGINT, signal.SIGTERM):
             previous[signum] = signal.signal(signum, on_signal)
     try:
-        with ServerThread(app, host, port, log_level=log_level) as server:
+        with ServerThread(app, host, port, log_level=log_level, reuse_port=reuse_port) as server:
             if ready_callback is not None:
                 ready_callback(server.url)
             while not stop.wait(0.5):

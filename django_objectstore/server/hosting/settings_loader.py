@@ -8,29 +8,34 @@ work in both, so scripts written for the real server run this one::
     OS__STORAGE__TYPE=filesystem   OS__STORAGE__PATH=/data
     OS__AUTH__ENFORCE=false
     OS__AUTH__KEYS={kid={key_files=["/keys/pub.pem"],max_permissions=["object.read"]}}
-    OS__USECASES__ATTACHMENTS__EXPIRATION__MAX=90d
-    OS__HTTP__BODY_IDLE_TIMEOUT=30s   OS__LOGGING__LEVEL=debug
+    OS__USECASES__ATTACHMENTS__EXPIRATION__TTL__MAX=90d
+    OS__HTTP__BODY_IDLE_TIMEOUT=30s   OS__LOGGING__LEVEL=debug   OS__WORKERS=2
 
 ``OS__LOG__LEVEL`` is read as ``OS__LOGGING__LEVEL`` when that is not set (the official
 client's test harness sets the former). Sections of the real server's config this server
-has no use for (``metrics``, ``sentry``, ``killswitches``, ``rate_limits``, ...) are
-ignored; unknown keys inside the sections it implements are errors, since they are most
-likely typos.
-Every error names the variable or key at fault.
+does not implement (``killswitches``, ``rate_limits``, ``service``, ``metrics``,
+``sentry``, ``runtime``), settings such as ``http.max_requests`` and ``logging.format``,
+and unknown names at the top level or in ``http`` and ``logging`` are ignored with one
+warning each, naming them, so a file written for the real server starts this one and
+says what it does not do. Unknown keys inside ``storage``, ``auth`` and ``usecases``
+are errors: there a typo would silently weaken storage or access rules.
+Every error and warning names the variable or key at fault.
+
+PyYAML (the ``server`` extra) is imported only when a file is given.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from django_objectstore.server.config import (
     AuthConfig,
+    DurationRule,
     HttpConfig,
     KeyConfig,
     LoggingConfig,
@@ -44,6 +49,9 @@ from django_objectstore.server.config import (
 from django_objectstore.server.hosting.envmap import EnvMapError, parse_env_value
 from django_objectstore.wire.durations import parse_duration
 
+logger = logging.getLogger("django_objectstore.server.config")
+
+INSTALL_HINT = 'pip install "django-objectstore[server]"'
 ENV_PREFIX = "OS__"
 PERMISSIONS = ("object.read", "object.write", "object.delete")
 STORAGE_TYPES = ("filesystem", "memory")
@@ -57,6 +65,20 @@ LOG_LEVELS: dict[str, LogLevel] = {
     "off": "off",
 }
 LOG_FORMATS = ("auto", "pretty", "simplified", "json")
+# Sections of the real server's configuration (objectstore-server/src/config.rs) that
+# this server reads past: what each would do there, for the start-up warning.
+UNSUPPORTED_SECTIONS = {
+    "killswitches": "no request is refused by a killswitch",
+    "rate_limits": "no rate or bandwidth limit is applied",
+    "service": "no concurrency limit or queue is applied",
+    "metrics": "no metrics are sent",
+    "sentry": "no errors or traces are sent to Sentry",
+    "runtime": "the worker threads of the real server; see `workers` for processes here",
+}
+UNSUPPORTED_SETTINGS = {
+    ("http", "max_requests"): "no limit on requests in flight is applied",
+    ("logging", "format"): "logs are always plain text",
+}
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
@@ -80,6 +102,9 @@ class _Sources:
             if variable is not None:
                 suffix = ".".join(path[length:])
                 return f"{variable}" + (f" (at {suffix})" if suffix else "")
+        below = sorted(var for key, var in self.env.items() if key[: len(path)] == path)
+        if below:  # a section set through variables for its keys
+            return ", ".join(below)
         dotted = ".".join(path)
         return f"{dotted!r} in {self.config_file}" if self.config_file else repr(dotted)
 
@@ -97,6 +122,12 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> None:
 
 
 def _read_file(config_file: str) -> dict[str, Any]:
+    try:
+        import yaml
+    except ImportError as error:
+        raise ConfigError(
+            f"reading the config file {config_file} needs PyYAML ({error}); {INSTALL_HINT}"
+        ) from None
     try:
         text = Path(config_file).read_text(encoding="utf-8")
     except OSError as error:
@@ -137,16 +168,23 @@ def load_config(
     config_file: str | None = None,
     *,
     require_keys: bool = True,
+    warn: bool = True,
 ) -> ServerConfig:
     """The server configuration from ``environ`` (``OS__*``) over ``config_file`` (YAML).
 
     ``require_keys=False`` skips the "enforced auth needs keys" check, for commands
-    that only need the address (``healthcheck``).
+    that only need the address (``healthcheck``). With ``warn`` each setting read but
+    not implemented is logged once, as a warning naming it.
     """
     sources = _Sources(config_file)
     tree: dict[str, Any] = _read_file(config_file) if config_file else {}
     _merge(tree, _read_env(environ, sources))
-    config = _Builder(sources).build(tree)
+    builder = _Builder(sources)
+    config = builder.build(tree)
+    if warn:
+        for notice in builder.notices:
+            logger.warning("%s", notice)
+    check_workers(config, sources.name(("workers",)))
     if require_keys and config.auth.enforce and not config.auth.keys:
         raise ConfigError(
             "auth is enforced (auth.enforce / OS__AUTH__ENFORCE, default true) but no keys"
@@ -156,12 +194,55 @@ def load_config(
     return config
 
 
+def check_workers(config: ServerConfig, setting: str = "workers") -> None:
+    """``ConfigError`` for a worker count the storage cannot be shared by."""
+    if config.workers < 1:
+        raise ConfigError(f"{setting}: expected a whole number of at least 1")
+    if config.workers > 1 and config.storage.type == "memory":
+        raise ConfigError(
+            f"{setting}: {config.workers} workers cannot share the memory storage (each"
+            " process would hold its own objects); use storage type filesystem, or 1 worker"
+        )
+
+
 class _Builder:
+    # Ours, beside the real server's: see ServerConfig. `log` is the harness's alias.
+    TOP_LEVEL = (
+        "http_addr",
+        "http",
+        "logging",
+        "log",
+        "storage",
+        "auth",
+        "usecases",
+        "sweep_interval",
+        "workers",
+    )
+
     def __init__(self, sources: _Sources) -> None:
         self.sources = sources
+        self.notices: list[str] = []
+
+    def ignore(self, path: KeyPath, reason: str) -> None:
+        self.notices.append(f"{self.sources.name(path)} is ignored: {reason}")
+
+    def ignore_unknown(self, tree: dict[str, Any], path: KeyPath, known: tuple[str, ...]) -> None:
+        for name in tree:
+            key = (*path, str(name))
+            reason = UNSUPPORTED_SETTINGS.get(key) if len(key) == 2 else None
+            if reason is not None:
+                self.ignore(key, f"not implemented by this server ({reason})")
+            elif name not in known:
+                self.ignore(key, "unknown setting")
 
     def build(self, tree: dict[str, Any]) -> ServerConfig:
         config = ServerConfig()
+        for name in tree:
+            if name in UNSUPPORTED_SECTIONS:
+                reason = UNSUPPORTED_SECTIONS[name]
+                self.ignore((name,), f"section not implemented by this server ({reason})")
+            elif name not in self.TOP_LEVEL:
+                self.ignore((str(name),), "unknown setting")
         if "http_addr" in tree:
             config.http_addr = self.string(tree["http_addr"], ("http_addr",))
             parse_http_addr(config.http_addr, self.sources.name(("http_addr",)))
@@ -181,6 +262,11 @@ class _Builder:
             }
         if "sweep_interval" in tree:
             config.sweep_interval = self.duration(tree["sweep_interval"], ("sweep_interval",))
+        if "workers" in tree:
+            text = self.string(tree["workers"], ("workers",)).strip()
+            if not text.isdigit() or int(text) < 1:
+                raise self.sources.error(("workers",), "expected a whole number of at least 1")
+            config.workers = int(text)
         return config
 
     def mapping(self, value: Any, path: KeyPath, allowed: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -234,20 +320,18 @@ class _Builder:
         return delta
 
     def http(self, value: Any) -> HttpConfig:
-        names = ("body_idle_timeout", "header_timeout", "max_requests")
-        tree = self.mapping(value, ("http",), names)
+        names = ("body_idle_timeout", "header_timeout")
+        tree = self.mapping(value, ("http",))
+        self.ignore_unknown(tree, ("http",), names)
         http = HttpConfig()
-        for name in ("body_idle_timeout", "header_timeout"):
+        for name in names:
             if name in tree:
                 setattr(http, name, self.timeout(tree[name], ("http", name)))
-        if "max_requests" in tree:  # the real server's flood limit; accepted, not enforced
-            text = self.string(tree["max_requests"], ("http", "max_requests"))
-            if not text.strip().isdigit():
-                raise self.sources.error(("http", "max_requests"), "expected a whole number")
         return http
 
     def logging(self, value: Any, alias: Any) -> LoggingConfig:
-        tree = self.mapping(value, ("logging",), ("level", "format"))
+        tree = self.mapping(value, ("logging",))
+        self.ignore_unknown(tree, ("logging",), ("level",))
         logging = LoggingConfig()
         path: KeyPath = ("logging", "level")
         level = tree.get("level")
@@ -315,21 +399,42 @@ class _Builder:
         return key
 
     def usecase(self, value: Any, path: KeyPath) -> UsecaseConfig:
+        """``usecases.<name>``: the real server's ``usecases.rs`` format.
+
+        ``expiration.manual.allowed``, ``expiration.ttl.{allowed,max}`` and
+        ``expiration.tti.{allowed,max}``; anything else is an error, since a policy key
+        that is silently dropped would leave a usecase without the cap it was meant to have.
+        """
         tree = self.mapping(value, path, ("expiration",))
         usecase = UsecaseConfig()
-        if "expiration" in tree:
-            exp_path = (*path, "expiration")
-            expiration = self.mapping(tree["expiration"], exp_path, ("manual", "ttl", "tti", "max"))
-            result = UsecaseExpiration()
-            for name in ("manual", "ttl", "tti"):
-                if name in expiration:
-                    rule = self.mapping(expiration[name], (*exp_path, name), ("allowed",))
-                    allowed = self.boolean(rule.get("allowed", True), (*exp_path, name, "allowed"))
-                    setattr(result, name, PolicyRule(allowed=allowed))
-            if "max" in expiration and expiration["max"] is not None:
-                result.max = self.duration(expiration["max"], (*exp_path, "max"))
-            usecase.expiration = result
+        if "expiration" not in tree:
+            return usecase
+        exp_path = (*path, "expiration")
+        if isinstance(tree["expiration"], dict) and "max" in tree["expiration"]:
+            raise self.sources.error(
+                (*exp_path, "max"),
+                "one cap for both policies is not a setting of objectstore; set"
+                " expiration.ttl.max and expiration.tti.max (OS__USECASES__<NAME>__EXPIRATION"
+                "__TTL__MAX, ...__TTI__MAX)",
+            )
+        expiration = self.mapping(tree["expiration"], exp_path, ("manual", "ttl", "tti"))
+        result = UsecaseExpiration()
+        if "manual" in expiration:
+            rule = self.mapping(expiration["manual"], (*exp_path, "manual"), ("allowed",))
+            allowed = self.boolean(rule.get("allowed", True), (*exp_path, "manual", "allowed"))
+            result.manual = PolicyRule(allowed=allowed)
+        for name in ("ttl", "tti"):
+            if name in expiration:
+                setattr(result, name, self.duration_rule(expiration[name], (*exp_path, name)))
+        usecase.expiration = result
         return usecase
+
+    def duration_rule(self, value: Any, path: KeyPath) -> DurationRule:
+        rule = self.mapping(value, path, ("allowed", "max"))
+        result = DurationRule(allowed=self.boolean(rule.get("allowed", True), (*path, "allowed")))
+        if rule.get("max") is not None:
+            result.max = self.duration(rule["max"], (*path, "max"))
+        return result
 
 
 def parse_http_addr(addr: str, setting: str = "OS__HTTP_ADDR") -> tuple[str, int]:
@@ -346,6 +451,11 @@ def _seconds(delta: timedelta) -> str:
     return f"{delta.total_seconds():g}s"
 
 
+def _rule(rule: DurationRule) -> str:
+    cap = _seconds(rule.max) if rule.max is not None else "none"
+    return f"{{allowed={rule.allowed} max={cap}}}"
+
+
 def describe_config(config: ServerConfig) -> str:
     """The effective configuration as one line for the start-up log.
 
@@ -357,9 +467,8 @@ def describe_config(config: ServerConfig) -> str:
         for kid, key in sorted(config.auth.keys.items())
     )
     usecases = ", ".join(
-        f"{name}: manual={rules.expiration.manual.allowed} ttl={rules.expiration.ttl.allowed}"
-        f" tti={rules.expiration.tti.allowed}"
-        f" max={_seconds(rules.expiration.max) if rules.expiration.max else 'none'}"
+        f"{name}: manual={rules.expiration.manual.allowed}"
+        f" ttl={_rule(rules.expiration.ttl)} tti={_rule(rules.expiration.tti)}"
         for name, rules in sorted(config.usecases.items())
     )
     parts = [
@@ -373,6 +482,7 @@ def describe_config(config: ServerConfig) -> str:
         f"auth.keys={{{keys}}}",
         f"usecases={{{usecases}}}",
         f"sweep_interval={_seconds(config.sweep_interval)}",
+        f"workers={config.workers}",
         f"logging.level={config.logging.level}",
     ]
     return " ".join(parts)

@@ -111,14 +111,19 @@ def test_env_usecase_settings() -> None:
     config = load_config(
         {
             **NO_AUTH,
-            "OS__USECASES__ATTACHMENTS__EXPIRATION__MAX": "90d",
+            "OS__USECASES__ATTACHMENTS__EXPIRATION__TTL__MAX": "90d",
+            "OS__USECASES__ATTACHMENTS__EXPIRATION__TTI__ALLOWED": "false",
             "OS__USECASES__ATTACHMENTS__EXPIRATION__MANUAL__ALLOWED": "false",
+            "OS__USECASES__DEBUG-FILES__EXPIRATION": "{tti={max=90d}}",
         }
     )
     expiration = config.usecases["attachments"].expiration
-    assert expiration.max == timedelta(days=90)
-    assert expiration.manual.allowed is False
+    assert expiration.ttl.max == timedelta(days=90)
     assert expiration.ttl.allowed is True
+    assert expiration.tti.allowed is False
+    assert expiration.tti.max is None
+    assert expiration.manual.allowed is False
+    assert config.usecases["debug-files"].expiration.tti.max == timedelta(days=90)
 
 
 def test_sweep_interval_setting() -> None:
@@ -139,7 +144,11 @@ def test_sweep_interval_setting() -> None:
         ({"OS__AUTH__KEYS": "{k={key_files=[a],max_permissions=[x]}}"}, "OS__AUTH__KEYS"),
         ({"OS__AUTH__KEYS": "{k={max_permissions=[object.read]}}"}, "OS__AUTH__KEYS"),
         ({"OS__AUTH__KEYS": "{k={key_files=[a],colour=blue}}"}, "OS__AUTH__KEYS"),
-        ({"OS__USECASES__U__EXPIRATION__MAX": "forever", **NO_AUTH}, "OS__USECASES__U"),
+        ({"OS__USECASES__U__EXPIRATION__TTL__MAX": "forever", **NO_AUTH}, "OS__USECASES__U"),
+        ({"OS__USECASES__U__EXPIRATION__MAX": "90d", **NO_AUTH}, "ttl.max and expiration.tti.max"),
+        ({"OS__USECASES__U__EXPIRATION__MANUAL__MAX": "9d", **NO_AUTH}, "OS__USECASES__U"),
+        ({"OS__WORKERS": "0", **NO_AUTH}, "OS__WORKERS"),
+        ({"OS__WORKERS": "2", "OS__STORAGE__TYPE": "memory", **NO_AUTH}, "OS__WORKERS"),
     ],
 )
 def test_errors_name_the_variable_at_fault(environ: dict[str, str], named: str) -> None:
@@ -164,8 +173,8 @@ usecases:
   attachments:
     expiration:
       manual: {allowed: false}
+      ttl: {max: 30d}
       tti: {allowed: true}
-      max: 30d
 logging:
   level: debug
 """
@@ -185,7 +194,8 @@ def test_yaml_file_with_every_section(config_file: str) -> None:
     assert config.auth.keys["relay"].max_permissions == ["object.read", "object.write"]
     expiration = config.usecases["attachments"].expiration
     assert expiration.manual.allowed is False
-    assert expiration.max == timedelta(days=30)
+    assert expiration.ttl.max == timedelta(days=30)
+    assert expiration.tti.max is None
 
 
 def test_env_wins_over_the_file_and_the_file_over_defaults(config_file: str) -> None:
@@ -259,3 +269,71 @@ def test_log_level_from_the_real_name_or_the_harness_alias(
 def test_unknown_log_level_is_an_error_naming_the_variable() -> None:
     with pytest.raises(ConfigError, match=r"OS__LOG__LEVEL: unknown log level 'loud'"):
         load_config({"OS__AUTH__ENFORCE": "false", "OS__LOG__LEVEL": "loud"})
+
+
+# --- settings read but not implemented -------------------------------------------------
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == "django_objectstore.server.config" and record.levelname == "WARNING"
+    ]
+
+
+def test_each_unimplemented_section_is_named_in_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "real.yaml"
+    path.write_text(
+        "auth: {enforce: false}\n"
+        "killswitches: [{usecase: attachments}]\n"
+        "rate_limits: {throughput: {global_rps: 10}, bandwidth: {global_bps: 10}}\n"
+        "runtime: {worker_threads: 4}\n"
+        "http: {max_requests: 100, body_idle_timeout: 5s, keepalive: 1s}\n"
+        "logging: {level: info, format: json, colour: true}\n"
+        "bogus: 1\n"
+    )
+    environ = {"OS__SERVICE__MAX_CONCURRENCY": "5", "OS__METRICS__TAGS__A": "b"}
+    with caplog.at_level("WARNING"):
+        config = load_config(environ, str(path))
+    assert config.http.body_idle_timeout == timedelta(seconds=5)
+    warnings = _warnings(caplog)
+    expected = [
+        "'killswitches' in",
+        "'rate_limits' in",
+        "'runtime' in",
+        "'http.max_requests' in",
+        "'http.keepalive' in",
+        "'logging.format' in",
+        "'logging.colour' in",
+        "'bogus' in",
+        "OS__SERVICE__MAX_CONCURRENCY is ignored",
+        "OS__METRICS__TAGS__A is ignored",
+    ]
+    for fragment in expected:
+        assert sum(fragment in warning for warning in warnings) == 1, (fragment, warnings)
+    assert len(warnings) == len(expected)
+    assert all("is ignored: " in warning for warning in warnings)
+
+
+def test_implemented_settings_and_healthcheck_loads_warn_nothing(
+    config_file: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("WARNING"):
+        load_config({}, config_file)
+        load_config({"OS__KILLSWITCHES": "[]"}, config_file, warn=False)
+    assert _warnings(caplog) == []
+
+
+def test_a_shared_expiration_max_is_refused_with_the_real_names(tmp_path: Path) -> None:
+    path = tmp_path / "old.yaml"
+    path.write_text("auth: {enforce: false}\nusecases: {u: {expiration: {max: 90d}}}\n")
+    with pytest.raises(ConfigError, match=r"'usecases.u.expiration.max' in .*old.yaml: .*ttl.max"):
+        load_config({}, str(path))
+
+
+def test_workers_setting_defaults_to_one() -> None:
+    assert load_config(NO_AUTH).workers == 1
+    assert load_config({**NO_AUTH, "OS__WORKERS": "4"}).workers == 4

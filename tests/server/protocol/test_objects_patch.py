@@ -9,6 +9,7 @@ import pytest
 
 from django_objectstore.server.config import (
     AuthConfig,
+    DurationRule,
     ServerConfig,
     UsecaseConfig,
     UsecaseExpiration,
@@ -134,10 +135,10 @@ def test_ttl_rewrite_rounds_to_the_coarsest_unit_within_one_percent(
     assert store.head("k").header("x-sn-expiration") == emitted
 
 
-def test_usecase_max_caps_patch_from_request_time() -> None:
+def test_the_policy_max_caps_patch_from_request_time() -> None:
+    expiration = UsecaseExpiration(ttl=DurationRule(max=timedelta(days=90)))
     config = ServerConfig(
-        auth=AuthConfig(enforce=False),
-        usecases={"test-usecase": UsecaseConfig(UsecaseExpiration(max=timedelta(days=90)))},
+        auth=AuthConfig(enforce=False), usecases={"test-usecase": UsecaseConfig(expiration)}
     )
     store = Harness(config)
     store.put("k", x_sn_expiration="ttl:90d")
@@ -147,6 +148,19 @@ def test_usecase_max_caps_patch_from_request_time() -> None:
     store.advance(days=1)
     assert store.patch("k", doc(after="91d", **{"from": "creation"})).status == 204
     assert store.patch("k", doc(after="90d", **{"from": "now"})).status == 204
+
+
+def test_patch_of_a_tti_object_is_capped_by_tti_max_only() -> None:
+    expiration = UsecaseExpiration(
+        ttl=DurationRule(max=timedelta(days=1)), tti=DurationRule(max=timedelta(days=30))
+    )
+    config = ServerConfig(
+        auth=AuthConfig(enforce=False), usecases={"test-usecase": UsecaseConfig(expiration)}
+    )
+    store = Harness(config)
+    store.put("k", x_sn_expiration="tti:1d")
+    assert store.patch("k", doc(after="30d", **{"from": "now"})).status == 204
+    assert store.patch("k", doc(after="31d", **{"from": "now"})).status == 400
 
 
 def test_extension_past_year_9999_from_now_returns_400(store: Harness) -> None:
