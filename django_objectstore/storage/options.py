@@ -302,8 +302,8 @@ def find_problems(options: Mapping[str, Any]) -> list[OptionProblem]:
             problems.append(
                 OptionProblem(spec.metadata["kind"], spec.name, str(exc), spec.metadata["hint"])
             )
-    problems.extend(credential_problems(options))
     problems.extend(_shared_client_problems(options))
+    problems.extend(credential_problems(options))
     problems.extend(_signing_problems(options))
     problems.extend(_client_option_problems(options.get("client_options")))
     return problems
