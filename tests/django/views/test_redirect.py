@@ -85,9 +85,7 @@ def test_a_signed_url_redirects_to_a_presigned_objectstore_url(
     assert fetched.status == 200 and fetched.data == BODY
 
 
-def test_head_is_redirected_too(
-    redirecting: ObjectstoreStorage, prefix: str
-) -> None:
+def test_head_is_redirected_too(redirecting: ObjectstoreStorage, prefix: str) -> None:
     name = redirecting.save(f"{prefix}/h.txt", ContentFile(BODY))
     response = Client().head(redirecting.url(name))
     assert response.status_code == 302
