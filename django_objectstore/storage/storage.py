@@ -541,6 +541,8 @@ class ObjectstoreStorage(Storage):
         :func:`default_alias`). ``presigned``: a pre-signed objectstore URL for the one
         object. ``direct``: the plain object URL; with a signing key, a pre-signed URL
         (an ``os_auth`` token cannot be narrowed to one object, a signature can).
+        ``redirect``: the proxy URL; the view answers it with a redirect to a pre-signed
+        URL.
         ``expire`` is at most seven days (``ValueError`` beyond).
         """
         if not name:
