@@ -7,7 +7,7 @@ Ids are never reused. Errors:
 - ``E003`` invalid ``expiration_policy``
 - ``E004`` invalid ``compression``
 - ``E005`` unknown OPTIONS key
-- ``E006`` ``url_mode="presigned"`` without a signing key
+- ``E006`` ``url_mode="presigned"`` or ``"redirect"`` without a signing key
 - ``E007`` invalid ``url_mode``, ``key_mode`` or ``allow_overwrite``
 - ``E008`` invalid ``url_expiry``
 - ``E009`` inconsistent credentials (token and signing key, key without kid, not a PEM)
@@ -20,14 +20,20 @@ Ids are never reused. Errors:
 - ``E016`` the ``alias`` option differs from the storage's key in ``STORAGES``
 - ``E017`` a relative embedded store (``embedded:``, ``embedded:rel/dir`` or the
   default) while ``settings.BASE_DIR`` is not set
+- ``E018`` the ``client`` option names no ``OBJECTSTORE["clients"]`` entry, or is set
+  together with an option the shared client decides (``base_url``, credentials,
+  ``client_options``)
+- ``E019`` an ``OBJECTSTORE["clients"]`` entry is invalid (unknown key, base URL,
+  credentials, values, an unimportable ``metrics_backend``)
 
 Warnings:
 
 - ``W001`` (deploy) an embedded store is used with ``DEBUG = False``
 - ``W002`` an ``ObjectstoreFileField`` has no ``scope`` and the scope middleware is missing
-- ``W003`` ``url_mode="proxy"`` but the download URLs are not in the URLconf
-- ``W004`` ``url_mode`` ``presigned``/``direct`` with zstd compression: those URLs serve
-  the stored (compressed) bytes with ``content-encoding: zstd``
+- ``W003`` ``url_mode="proxy"`` or ``"redirect"`` but the download URLs are not in the
+  URLconf
+- ``W004`` ``url_mode`` ``presigned``/``direct``/``redirect`` with zstd compression:
+  those URLs serve the stored (compressed) bytes with ``content-encoding: zstd``
 - ``W005`` an ``ObjectstoreFileField`` names a storage that is not an ``ObjectstoreStorage``
 """
 
@@ -48,6 +54,7 @@ from django_objectstore.conf import objectstore_settings
 from django_objectstore.fields import ObjectstoreFileField
 from django_objectstore.fields.references import field_sources
 from django_objectstore.storage import ObjectstoreStorage
+from django_objectstore.storage.clients import client_config_problems
 from django_objectstore.storage.connections import is_relative_embedded, resolve_base_url
 from django_objectstore.storage.options import find_problems, validate_base_url
 from django_objectstore.storage.storage import PATH as _STORAGE_PATH
@@ -75,6 +82,7 @@ _KIND_IDS = {
     "url_expiry": "E008",
     "credentials": "E009",
     "client_options": "E010",
+    "client": "E018",
 }
 _KIND_HINTS = {
     "base_url": "use http(s)://host[:port][/prefix], embedded:<directory> or memory://<name>",
@@ -171,7 +179,7 @@ def _alias_mismatch(alias: str, options: Mapping[str, Any]) -> list[checks.Check
 def _compressed_direct_urls(alias: str, options: Mapping[str, Any]) -> list[checks.CheckMessage]:
     usecase = options.get("usecase")
     compression = options.get("compression") or getattr(usecase, "compression", None) or "zstd"
-    if options.get("url_mode") in ("presigned", "direct") and compression == "zstd":
+    if options.get("url_mode") in ("presigned", "direct", "redirect") and compression == "zstd":
         return [
             checks.Warning(
                 f"STORAGES[{alias!r}] hands out {options['url_mode']} URLs of zstd-compressed "
@@ -212,6 +220,7 @@ def check_objectstore_setting(**kwargs: Any) -> list[checks.CheckMessage]:
                 id=_ID.format("E001"),
             )
         )
+    messages.extend(_shared_client_messages())
     for key, check_id, example in (
         ("scope_resolver", "E012", "'myproject.scopes.resolve'"),
         ("download_permission", "E013", "'myproject.permissions.can_download'"),
@@ -231,12 +240,45 @@ def check_objectstore_setting(**kwargs: Any) -> list[checks.CheckMessage]:
     return messages
 
 
+def _shared_client_messages() -> list[checks.CheckMessage]:
+    """Every ``OBJECTSTORE["clients"]`` entry, validated offline (``E019``)."""
+    try:
+        clients = objectstore_settings.clients
+    except ImproperlyConfigured as exc:
+        return [checks.Error(str(exc), id=_ID.format("E019"))]
+    return [
+        checks.Error(
+            f"OBJECTSTORE['clients'][{name!r}]: {problem}",
+            hint="keys: base_url, token or signing_key with signing_kid, retries, "
+            "timeout_ms, connection_kwargs, propagate_traces, metrics_backend (see "
+            "the settings reference)",
+            id=_ID.format("E019"),
+        )
+        for name, config in clients.items()
+        for problem in client_config_problems(config)
+    ]
+
+
+def _base_url_option(options: Mapping[str, Any]) -> Any:
+    """The storage's ``base_url`` option, or its shared client's."""
+    name = options.get("client")
+    if name is None:
+        return options.get("base_url")
+    try:
+        config = objectstore_settings.clients.get(name)
+    except ImproperlyConfigured:
+        return None  # E019
+    return config.get("base_url") if isinstance(config, Mapping) else None
+
+
 def check_proxy_urls(**kwargs: Any) -> list[checks.CheckMessage]:
-    """``url_mode="proxy"`` needs ``include("django_objectstore.urls")`` in the URLconf."""
+    """``url_mode="proxy"`` (and ``"redirect"``) need ``include("django_objectstore.urls")``
+    in the URLconf."""
     proxied = [
         alias
         for alias, cls, options, _ in _objectstore_storages()
-        if cls is not None and (_effective(cls, options).get("url_mode") or "proxy") == "proxy"
+        if cls is not None
+        and (_effective(cls, options).get("url_mode") or "proxy") in ("proxy", "redirect")
     ]
     if not proxied or not getattr(settings, "ROOT_URLCONF", None):
         return []
@@ -245,7 +287,8 @@ def check_proxy_urls(**kwargs: Any) -> list[checks.CheckMessage]:
     except NoReverseMatch:
         return [
             checks.Warning(
-                f"storage(s) {', '.join(map(repr, proxied))} use url_mode='proxy' but the "
+                f"storage(s) {', '.join(map(repr, proxied))} use url_mode 'proxy' or "
+                f"'redirect' but the "
                 f"download view is not in the URLconf, so file.url will fail",
                 hint="add path('files/', include('django_objectstore.urls')) to your urls.py",
                 id=_ID.format("W003"),
@@ -269,7 +312,7 @@ def check_embedded_paths(**kwargs: Any) -> list[checks.CheckMessage]:
     for alias, cls, options, _ in _objectstore_storages():
         if cls is None:
             continue
-        base_url = _effective(cls, options).get("base_url") or project_default or "embedded:"
+        base_url = _base_url_option(_effective(cls, options)) or project_default or "embedded:"
         if isinstance(base_url, str) and is_relative_embedded(base_url):
             messages.append(
                 checks.Error(
@@ -294,7 +337,7 @@ def check_embedded_in_production(**kwargs: Any) -> list[checks.CheckMessage]:
         if cls is None:
             continue
         try:
-            base_url = resolve_base_url(_effective(cls, options).get("base_url"))
+            base_url = resolve_base_url(_base_url_option(_effective(cls, options)))
         except ImproperlyConfigured:
             continue  # E017
         if isinstance(base_url, str) and base_url.startswith(("embedded:", "memory:")):

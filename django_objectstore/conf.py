@@ -7,6 +7,9 @@ by every storage and by the request layer::
         "base_url": "http://objectstore.internal:8888",   # default for every storage
         "scope_resolver": "myproject.scopes.resolve",     # request -> mapping or None
         "download_permission": "myproject.perms.can_download",  # optional hook
+        "clients": {                                      # clients storages share by name
+            "default": {"base_url": "http://objectstore.internal:8888", "retries": 3},
+        },
     }
 
 Reading happens on attribute access, so ``override_settings(OBJECTSTORE=...)`` works.
@@ -33,6 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "base_url": None,
     "scope_resolver": "django_objectstore.scope.default_scope_resolver",
     "download_permission": None,
+    "clients": {},
 }
 """Every valid ``OBJECTSTORE`` key and its default."""
 
@@ -86,6 +90,20 @@ class ObjectstoreSettings:
             raise ImproperlyConfigured(
                 f"OBJECTSTORE['download_permission'] must be a dotted path string or "
                 f"None, got {value!r}"
+            )
+        return value
+
+    @property
+    def clients(self) -> Mapping[str, Mapping[str, Any]]:
+        """Named client configurations (``client`` option of a storage); see
+        :mod:`django_objectstore.storage.clients` for their keys."""
+        value = self._get("clients")
+        if not isinstance(value, Mapping) or not all(
+            isinstance(name, str) and isinstance(config, Mapping) for name, config in value.items()
+        ):
+            raise ImproperlyConfigured(
+                "OBJECTSTORE['clients'] must be a dict of client name -> dict of client "
+                "settings, e.g. {'default': {'base_url': 'http://objectstore:8888'}}"
             )
         return value
 

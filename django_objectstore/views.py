@@ -24,6 +24,11 @@ reached, does not answer in time or is overloaded answers **503** with ``Retry-A
 
 The body is streamed chunk by chunk from the objectstore response; nothing is held in
 memory. ``?storage=<alias>`` picks a ``STORAGES`` entry other than the default one.
+
+A storage with ``url_mode="redirect"`` is checked the same way (1 and 2), then answered
+with **302** to a pre-signed objectstore URL valid for :data:`REDIRECT_VALIDITY`: the
+bytes go from objectstore to the browser, not through Django. A storage on an in-process
+store (``embedded:``, ``memory://``), which a browser cannot reach, is streamed instead.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ import mimetypes
 import posixpath
 from collections.abc import AsyncIterator, Callable, Generator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from asgiref.sync import sync_to_async
@@ -42,7 +47,14 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, SuspiciousFileOperation
 from django.core.files.storage import InvalidStorageError, storages
 from django.core.handlers.asgi import ASGIRequest
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.utils.http import content_disposition_header, http_date
 from django.utils.module_loading import import_string
 from django.views.decorators.http import require_http_methods
@@ -59,7 +71,7 @@ from django_objectstore.wire.accept_encoding import accepts_encoding
 from django_objectstore.wire.headers import ZSTD
 from django_objectstore.wire.scopes import Scopes, format_scopes
 
-__all__ = ["INLINE_CONTENT_TYPES", "RETRY_AFTER_SECONDS", "download"]
+__all__ = ["INLINE_CONTENT_TYPES", "REDIRECT_VALIDITY", "RETRY_AFTER_SECONDS", "download"]
 
 
 class _Readable(Protocol):
@@ -88,6 +100,12 @@ INLINE_CONTENT_TYPES = frozenset(
 )
 """Types a browser may show in place. Everything else (HTML, SVG, scripts...) is always
 sent as an attachment: user uploads must never run as pages of your site."""
+
+REDIRECT_VALIDITY = timedelta(minutes=5)
+"""How long the pre-signed URL of a redirect stays valid. The browser follows a 302 at
+once, so the URL needs only to outlive the redirect and some clock skew between this
+host and objectstore; anyone it leaks to (a proxy log, a shared screenshot) can read the
+file for no longer than this."""
 
 _Hook = Callable[[HttpRequest, str], bool]
 
@@ -133,6 +151,8 @@ def download(request: HttpRequest, name: str, **_: Any) -> HttpResponseBase:
                     *access.notes,
                     f"OBJECTSTORE['download_permission'] ({hook[0]}) refused this request",
                 )
+            if storage.url_mode == "redirect" and _reachable_by_browsers(storage):
+                return _redirect(request, storage, name, access)
             return _serve(request, storage, name, access)
         finally:
             if token is not None:
@@ -166,6 +186,26 @@ def _serve(
             raise
     if not isinstance(response, StreamingHttpResponse):
         payload.close()
+    return response
+
+
+def _reachable_by_browsers(storage: ObjectstoreStorage) -> bool:
+    return storage.resolved_base_url().lower().startswith(("http://", "https://"))
+
+
+def _redirect(
+    request: HttpRequest, storage: ObjectstoreStorage, name: str, access: _Access
+) -> HttpResponseBase:
+    """302 to a pre-signed URL for this request's method; no request to objectstore."""
+    session = storage.session_for(access.scopes)
+    with storage.translate_errors("download", name):
+        url = session.presigned_object_url(
+            "HEAD" if request.method == "HEAD" else "GET", access.key, REDIRECT_VALIDITY
+        )
+    response = HttpResponseRedirect(url)
+    # The target expires soon: neither the browser nor a shared cache may keep it.
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
     return response
 
 

@@ -4,6 +4,8 @@
   which ``STORAGES`` aliases are objectstore storages;
 - ``options``: every option, defined once, and their offline validation;
 - ``connections``: the client and sessions of one storage, and the default base URL;
+- ``clients``: clients shared by name between storages (``OBJECTSTORE["clients"]``);
+- ``content``: ``ObjectstoreContent``, content with options for one save;
 - ``names``: ``<scope>/<key>`` file names;
 - ``files``: ``ObjectstoreFile``, the lazy read-only stream ``open()`` returns;
 - ``uploads``: what is sent for a file being saved;
@@ -13,6 +15,7 @@
 
 from __future__ import annotations
 
+from django_objectstore.storage.content import ObjectstoreContent
 from django_objectstore.storage.storage import ObjectstoreStorage
 
-__all__ = ["ObjectstoreStorage"]
+__all__ = ["ObjectstoreContent", "ObjectstoreStorage"]

@@ -2,7 +2,9 @@
 per scope.
 
 Both are created lazily and shared by every thread using the storage; ``close()``
-releases the client's connections and the next use makes a new client. Without a
+releases the client's connections and the next use makes a new client. A shared client
+(``OBJECTSTORE["clients"]``, see :mod:`.clients`) belongs to every storage naming it, so
+``close()`` only lets go of it. Without a
 ``base_url`` a storage connects to ``OBJECTSTORE["base_url"]``, else to an embedded
 store in the project directory (:func:`default_base_url`).
 
@@ -81,11 +83,17 @@ def default_base_url() -> str:
 
 
 class StorageConnections:
-    """A lazily made client and its sessions for one usecase (thread-safe)."""
+    """A lazily made client and its sessions for one usecase (thread-safe).
 
-    def __init__(self, make_client: Callable[[], Client], usecase: Usecase) -> None:
+    ``shared``: the client is used by other storages too, so ``close()`` does not close it.
+    """
+
+    def __init__(
+        self, make_client: Callable[[], Client], usecase: Usecase, *, shared: bool = False
+    ) -> None:
         self._make_client = make_client
         self._usecase = usecase
+        self._shared = shared
         self._lock = threading.Lock()
         self._client: Client | None = None
         self._sessions: dict[Scopes, Session] = {}
@@ -116,5 +124,5 @@ class StorageConnections:
         with self._lock:
             client, self._client = self._client, None
             self._sessions.clear()
-        if client is not None:
+        if client is not None and not self._shared:
             client.close()

@@ -87,8 +87,11 @@ class ObjectStream(io.RawIOBase):
         self._guard = guard
         self.name = name
         self.mode = "rb"
-        self._response: GetResponse | None = fetch()
-        self.metadata: Metadata = self._response.metadata
+        # Set before fetching: when fetch() raises (a missing object), the half-made
+        # stream is still finalized, and its close() must find the attribute.
+        self._response: GetResponse | None = None
+        response = self._response = fetch()
+        self.metadata: Metadata = response.metadata
         self._position = 0
         self._size: int | None = None
         self.reopen_count = 0

@@ -18,13 +18,22 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from django_objectstore.client import DEFAULT_MULTIPART_THRESHOLD, Client, Usecase
-from django_objectstore.conf import DEFAULT_ALIAS
-from django_objectstore.storage.expiration import parse_duration_option, parse_expiration_policy
+from django.core.exceptions import ImproperlyConfigured
+
+from django_objectstore.client import DEFAULT_MULTIPART_THRESHOLD, Client, SecretKey, Usecase
+from django_objectstore.conf import DEFAULT_ALIAS, objectstore_settings
+from django_objectstore.storage.expiration import (
+    PolicySource,
+    check_expiration_option,
+    is_policy_source,
+    parse_duration_option,
+    parse_expiration_policy,
+)
 from django_objectstore.wire.expiration import ExpirationPolicy
 from django_objectstore.wire.paths import validate_usecase
 
 __all__ = [
+    "CLIENT_REPLACES",
     "DEFAULT_TIMEOUT_MS",
     "KEY_MODES",
     "MAX_URL_EXPIRY",
@@ -35,11 +44,16 @@ __all__ = [
     "StorageOptions",
     "build_usecase",
     "client_option_names",
+    "credential_problems",
     "find_problems",
     "validate_base_url",
 ]
 
-URL_MODES = ("proxy", "presigned", "direct")
+URL_MODES = ("proxy", "presigned", "direct", "redirect")
+SIGNED_URL_MODES = ("presigned", "redirect")
+"""URL modes that pre-sign objectstore URLs, so need a signing key."""
+CLIENT_REPLACES = ("base_url", "token", "signing_key", "signing_kid", "client_options")
+"""Storage options that a shared ``client`` decides instead (set both: ``E018``)."""
 KEY_MODES = ("server", "name", "content")
 COMPRESSIONS = ("zstd", "none")
 MAX_PRESIGNED_EXPIRY_SECONDS = 7 * 24 * 3600
@@ -176,19 +190,20 @@ class StorageOptions:
             check=_check_compression,
         ),
     )
-    expiration_policy: ExpirationPolicy | str | None = field(
+    expiration_policy: ExpirationPolicy | PolicySource | None = field(
         default=None,
         metadata=_about(
-            "'tti:30 days', 'ttl:1h', 'manual' or a policy; default the usecase's, else manual.",
+            "'tti:30 days', 'ttl:1h', 'manual' or a policy, or a callable (or its dotted "
+            "path) returning one per save; default the usecase's, else manual.",
             kind="expiration",
-            check=parse_expiration_policy,
-            hint="e.g. 'tti:30 days', 'ttl:1h' or 'manual'",
+            check=check_expiration_option,
+            hint="e.g. 'tti:30 days', 'ttl:1h', 'manual' or 'myproject.retention.policy'",
         ),
     )
     url_mode: str = field(
         default="proxy",
         metadata=_about(
-            "What url() returns: 'proxy', 'presigned' or 'direct'.",
+            "What url() returns: 'proxy', 'presigned', 'direct' or 'redirect'.",
             check=_check_choice("url_mode", URL_MODES),
         ),
     )
@@ -226,6 +241,14 @@ class StorageOptions:
     signing_kid: str | None = field(
         default=None,
         metadata=_about("The key id the objectstore server knows the public key by."),
+    )
+    client: str | None = field(
+        default=None,
+        metadata=_about(
+            "The name of a shared client in OBJECTSTORE['clients']; replaces base_url, "
+            "token, signing_key, signing_kid and client_options.",
+            kind="client",
+        ),
     )
     client_options: Mapping[str, Any] | None = field(
         default=None,
@@ -279,12 +302,15 @@ def find_problems(options: Mapping[str, Any]) -> list[OptionProblem]:
             problems.append(
                 OptionProblem(spec.metadata["kind"], spec.name, str(exc), spec.metadata["hint"])
             )
-    problems.extend(_credential_problems(options))
+    problems.extend(_shared_client_problems(options))
+    problems.extend(credential_problems(options))
+    problems.extend(_signing_problems(options))
     problems.extend(_client_option_problems(options.get("client_options")))
     return problems
 
 
-def _credential_problems(options: Mapping[str, Any]) -> list[OptionProblem]:
+def credential_problems(options: Mapping[str, Any]) -> list[OptionProblem]:
+    """``token``, ``signing_key`` and ``signing_kid`` of ``options``, checked together."""
     problems: list[OptionProblem] = []
     token, key, kid = options.get("token"), options.get("signing_key"), options.get("signing_kid")
     if token is not None and key is not None:
@@ -322,16 +348,75 @@ def _credential_problems(options: Mapping[str, Any]) -> list[OptionProblem]:
                 "from an environment variable",
             )
         )
-    if options.get("url_mode") == "presigned" and key is None:
+    return problems
+
+
+def _shared_clients() -> Mapping[str, Mapping[str, Any]]:
+    try:
+        return objectstore_settings.clients
+    except ImproperlyConfigured:
+        return {}  # reported by check E019
+
+
+def _shared_client_problems(options: Mapping[str, Any]) -> list[OptionProblem]:
+    name = options.get("client")
+    if name is None:
+        return []
+    problems = [
+        OptionProblem(
+            "client",
+            option,
+            f"{option} cannot be set together with client={name!r}: the shared client's "
+            f"entry in OBJECTSTORE['clients'] decides it",
+            f"move {option} into OBJECTSTORE['clients'][{name!r}], or remove the client option",
+        )
+        for option in CLIENT_REPLACES
+        if options.get(option) is not None
+    ]
+    clients = _shared_clients()
+    if not isinstance(name, str) or name not in clients:
+        known = ", ".join(map(repr, sorted(clients))) or "none"
         problems.append(
             OptionProblem(
-                "presigned",
-                "url_mode",
-                "url_mode='presigned' needs a signing key to sign URLs",
-                "set signing_key and signing_kid, or use url_mode='proxy'",
+                "client",
+                "client",
+                f"client {name!r} is not in OBJECTSTORE['clients'] (configured: {known})",
+                "name an entry of OBJECTSTORE['clients'], e.g. "
+                "OBJECTSTORE = {'clients': {'default': {'base_url': ...}}}",
             )
         )
     return problems
+
+
+def _signs(options: Mapping[str, Any]) -> bool:
+    """Whether the storage has a signing key, its own or its shared client's."""
+    if options.get("signing_key") is not None:
+        return True
+    config = _shared_clients().get(str(options.get("client")))
+    if not isinstance(config, Mapping):
+        return False
+    return config.get("signing_key") is not None or isinstance(config.get("token"), SecretKey)
+
+
+def _signing_problems(options: Mapping[str, Any]) -> list[OptionProblem]:
+    mode = options.get("url_mode")
+    if mode not in SIGNED_URL_MODES or _signs(options):
+        return []
+    if options.get("client") is not None and options["client"] not in _shared_clients():
+        return []  # the unknown client is the problem reported
+    where = (
+        f"OBJECTSTORE['clients'][{options['client']!r}]"
+        if options.get("client") is not None
+        else "the storage's OPTIONS"
+    )
+    return [
+        OptionProblem(
+            "presigned",
+            "url_mode",
+            f"url_mode={mode!r} needs a signing key to sign objectstore URLs",
+            f"set signing_key and signing_kid in {where}, or use url_mode='proxy'",
+        )
+    ]
 
 
 def _client_option_problems(client_options: object) -> list[OptionProblem]:
@@ -364,7 +449,9 @@ def build_usecase(options: Mapping[str, Any]) -> Usecase:
     name = base.name if base is not None else str(value)
     compression = options.get("compression") or (base.compression if base else "zstd")
     policy: ExpirationPolicy | None
-    if options.get("expiration_policy") is not None:
+    if is_policy_source(options.get("expiration_policy")):
+        policy = None  # decided per save, never frozen here
+    elif options.get("expiration_policy") is not None:
         policy = parse_expiration_policy(options["expiration_policy"])
     else:
         policy = base.expiration_policy if base else None

@@ -29,14 +29,29 @@ from django.core.files.utils import validate_file_name
 from django.urls import reverse
 from django.utils.module_loading import import_string
 
-from django_objectstore.client import Client, GetResponse, Metadata, SecretKey, Session, Usecase
+from django_objectstore.client import (
+    Client,
+    ExpirationPolicy,
+    GetResponse,
+    Metadata,
+    SecretKey,
+    Session,
+    Usecase,
+)
 from django_objectstore.conf import DEFAULT_ALIAS
 from django_objectstore.exceptions import ObjectstoreStorageError
 from django_objectstore.scope import get_current_scope
 from django_objectstore.storage import signed_urls
+from django_objectstore.storage.clients import client_config, client_signs, shared_client
 from django_objectstore.storage.connections import StorageConnections, resolve_base_url
+from django_objectstore.storage.content import SaveOptions, unwrap_content
 from django_objectstore.storage.errors import StorageDescription, translate_errors
-from django_objectstore.storage.expiration import parse_duration_option
+from django_objectstore.storage.expiration import (
+    PolicySource,
+    evaluate_policy_source,
+    is_policy_source,
+    parse_duration_option,
+)
 from django_objectstore.storage.files import (
     SIZE_METADATA,
     ObjectstoreFile,
@@ -62,7 +77,6 @@ from django_objectstore.storage.uploads import (
     original_filename,
     prepare_upload,
 )
-from django_objectstore.wire.expiration import ExpirationPolicy
 from django_objectstore.wire.scopes import Scopes, format_scopes
 
 __all__ = ["PATH", "ObjectstoreStorage", "default_alias", "objectstore_aliases"]
@@ -72,6 +86,8 @@ PATH = "django_objectstore.storage.ObjectstoreStorage"
 
 _SERVER_KEY_LENGTH = 36  # a UUID
 _CONTENT_KEY_LENGTH = 64  # a SHA-256 hex digest
+_CLASS_ATTRIBUTES = {"client": "client_name"}
+"""Options whose class attribute has another name: ``client`` is the storage's Client."""
 
 
 class ObjectstoreStorage(Storage):
@@ -81,7 +97,8 @@ class ObjectstoreStorage(Storage):
     given in ``OPTIONS``, as a class attribute of a subclass, or left to its default, in
     that order of precedence. ``usecase`` may be a name or a client
     :class:`~django_objectstore.client.Usecase`; after construction the attribute holds
-    the resolved ``Usecase``.
+    the resolved ``Usecase``. The ``client`` option (a shared client's name) is kept as
+    ``client_name``: ``storage.client`` is the :class:`~django_objectstore.client.Client`.
     """
 
     # The resolved values, set on every instance. Subclasses may set any option as a
@@ -91,6 +108,10 @@ class ObjectstoreStorage(Storage):
     usecase: Usecase
     compression: str
     expiration_policy: ExpirationPolicy | None
+    expiration_source: PolicySource | None
+    """The callable or dotted path deciding the policy per save (``expiration_policy``
+    is then ``None``)."""
+    client_name: str | None = None
     token: str | None = None
     signing_key: str | bytes | None = None
     signing_kid: str | None = None
@@ -101,6 +122,14 @@ class ObjectstoreStorage(Storage):
     client_options: dict[str, Any]
     alias: str | None = None
     _constructor_args: tuple[tuple[Any, ...], dict[str, Any]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # A subclass's ``client = "name"`` sets the option; ``client`` stays the property.
+        name = cls.__dict__.get("client")
+        if isinstance(name, str):
+            cls.client_name = name
+            cls.client = ObjectstoreStorage.client  # type: ignore[method-assign]
 
     def __new__(cls, *args: Any, **kwargs: Any) -> ObjectstoreStorage:
         storage = super().__new__(cls)
@@ -128,10 +157,29 @@ class ObjectstoreStorage(Storage):
         self.signing_key = given.signing_key
         self.signing_kid = given.signing_kid
         self.client_options = dict(given.client_options or {})
+        self.client_name = given.client
         self.usecase = build_usecase(merged)
         self.compression = self.usecase.compression
         self.expiration_policy = self.usecase.expiration_policy
-        self._connections = StorageConnections(self._make_client, self.usecase)
+        source = given.expiration_policy
+        self.expiration_source = source if is_policy_source(source) else None  # type: ignore[assignment]
+        self._connections = self._new_connections()
+
+    def _new_connections(self) -> StorageConnections:
+        return StorageConnections(
+            self._make_client, self.usecase, shared=self.client_name is not None
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Everything but the connections (a lock, a pool): pickles and deep-copies make
+        their own on first use. A shared client stays one per process."""
+        state = self.__dict__.copy()
+        state.pop("_connections", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._connections = self._new_connections()
 
     def deconstruct(self) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
         """The constructor arguments as given, without secrets (``token``, ``signing_key``).
@@ -162,15 +210,18 @@ class ObjectstoreStorage(Storage):
         for name in OPTION_NAMES:
             value = given.get(name)
             if value is None:
-                value = getattr(cls, name, None)
+                value = getattr(cls, _CLASS_ATTRIBUTES.get(name, name), None)
             if value is not None:
                 merged[name] = value
         merged.update({k: v for k, v in given.items() if k not in OPTION_NAMES})
         return merged
 
     def resolved_base_url(self) -> str:
-        """``base_url``, else ``OBJECTSTORE["base_url"]``, else an embedded store; a
-        relative embedded directory is resolved against ``BASE_DIR``."""
+        """``base_url`` (the shared client's with ``client``), else
+        ``OBJECTSTORE["base_url"]``, else an embedded store; a relative embedded directory
+        is resolved against ``BASE_DIR``."""
+        if self.client_name is not None:
+            return resolve_base_url(client_config(self.client_name).get("base_url"))
         return resolve_base_url(self.base_url)
 
     @property
@@ -205,7 +256,10 @@ class ObjectstoreStorage(Storage):
         return self._connections.client
 
     def _make_client(self) -> Client:
-        """A client for the base URL and credentials; ``ImproperlyConfigured``."""
+        """A client for the base URL and credentials (or the shared client named by the
+        ``client`` option); ``ImproperlyConfigured``."""
+        if self.client_name is not None:
+            return shared_client(self.client_name)
         credential: SecretKey | str | None = self.token
         if self.signing_key is not None and self.signing_kid is not None:
             credential = SecretKey(self.signing_kid, self.signing_key)
@@ -227,7 +281,10 @@ class ObjectstoreStorage(Storage):
         or an in-process store, which has no socket to wait on)."""
         if not self.resolved_base_url().lower().startswith(("http://", "https://")):
             return None
-        timeout_ms = self.client_options.get("timeout_ms") or DEFAULT_TIMEOUT_MS
+        options = (
+            self.client_options if self.client_name is None else client_config(self.client_name)
+        )
+        timeout_ms = options.get("timeout_ms") or DEFAULT_TIMEOUT_MS
         return None if timeout_ms == float("inf") else float(timeout_ms) / 1000
 
     def session_for(self, scopes: Scopes) -> Session:
@@ -314,13 +371,18 @@ class ObjectstoreStorage(Storage):
     # -- Storage API ----------------------------------------------------------------------
 
     def _save(self, name: str, content: File[Any]) -> str:
-        """Upload ``content`` under ``name``'s scope; returns the stored ``<scope>/<key>``."""
+        """Upload ``content`` under ``name``'s scope; returns the stored ``<scope>/<key>``.
+
+        ``content`` may be an :class:`~.content.ObjectstoreContent` carrying options for
+        this save (expiration, metadata, origin, content type).
+        """
+        content, extra = unwrap_content(content)
         scopes, derived_key = self.scopes_and_key_for_save(name)
         stored_name = join_name(scopes, derived_key)
         self.check_scope(scopes, stored_name)
-        session = self.session_for(scopes)
+        session, policy = self._put_target(scopes, extra)
         filename = original_filename(content, derived_key)
-        content_type = content_type_for(content, filename)
+        content_type = extra.content_type or content_type_for(content, filename)
         compression = "none" if is_precompressed(content_type) else None
         with (
             prepare_upload(content, need_digest=self.key_mode == "content") as upload,
@@ -333,10 +395,45 @@ class ObjectstoreStorage(Storage):
                 key=key,
                 compression=compression,  # type: ignore[arg-type]
                 content_type=content_type,
-                metadata={SIZE_METADATA: str(upload.size)},
+                metadata={**extra.metadata, SIZE_METADATA: str(upload.size)},
+                expiration_policy=policy,
+                origin=extra.origin,
                 filename=filename,
             )
         return join_name(scopes, stored_key)
+
+    def _put_target(
+        self, scopes: Scopes, extra: SaveOptions
+    ) -> tuple[Session, ExpirationPolicy | None]:
+        """The session and ``expiration_policy`` of one upload (``None``: the usecase's).
+
+        The policy of ``ObjectstoreContent``, else the one the storage's callable returns
+        now, else the usecase's. A manual policy for a usecase that has one needs a
+        session whose usecase has none (the client sends the usecase's policy otherwise).
+        """
+        if not extra.expiration_given and self.expiration_source is None:
+            return self.session_for(scopes), None
+        if extra.expiration_given:
+            policy = extra.expiration_policy
+        else:
+            assert self.expiration_source is not None
+            policy = evaluate_policy_source(self.expiration_source)
+        if policy is None and self.usecase.expiration_policy is not None:
+            usecase = self.usecase
+            manual = Usecase(
+                usecase.name,
+                usecase.compression,
+                None,
+                multipart_threshold=usecase.multipart_threshold,
+            )
+            return Session(self.client, manual, scopes), None
+        return self.session_for(scopes), policy
+
+    def expiration_policy_now(self) -> ExpirationPolicy | None:
+        """The policy a save without its own would get now (``None``: manual)."""
+        if self.expiration_source is not None:
+            return evaluate_policy_source(self.expiration_source)
+        return self.expiration_policy
 
     def _open(self, name: str, mode: str = "rb") -> ObjectstoreFile:
         """A file whose stream is fetched on first read (no request until then)."""
@@ -444,6 +541,8 @@ class ObjectstoreStorage(Storage):
         :func:`default_alias`). ``presigned``: a pre-signed objectstore URL for the one
         object. ``direct``: the plain object URL; with a signing key, a pre-signed URL
         (an ``os_auth`` token cannot be narrowed to one object, a signature can).
+        ``redirect``: the proxy URL; the view answers it with a redirect to a pre-signed
+        URL.
         ``expire`` is at most seven days (``ValueError`` beyond).
         """
         if not name:
@@ -451,12 +550,19 @@ class ObjectstoreStorage(Storage):
         scopes, key = self.parse_name(name)
         self.check_scope(scopes, name)
         validity = self._url_validity(expire)
-        if self.url_mode == "proxy":
+        if self.url_mode in ("proxy", "redirect"):
             return self._proxy_url(name, validity)
         session = self.session_for(scopes)
-        if self.url_mode == "presigned" or self.signing_key is not None:
+        if self.url_mode == "presigned" or self.can_sign:
             return session.presigned_object_url("GET", key, validity)
         return session.object_url(key)
+
+    @property
+    def can_sign(self) -> bool:
+        """Whether the storage has a signing key (its own or its shared client's)."""
+        if self.client_name is not None:
+            return client_signs(self.client_name)
+        return self.signing_key is not None
 
     def _url_validity(self, expire: timedelta | int | None) -> timedelta:
         if expire is None:
