@@ -17,7 +17,8 @@ UNREACHABLE = "http://127.0.0.1:9"
 
 
 def fetch(url: str) -> tuple[int, bytes]:
-    response = urllib3.request("GET", url, retries=False)
+    # The bytes as sent: some urllib3 versions decode zstd themselves.
+    response = urllib3.request("GET", url, retries=False, decode_content=False)
     return response.status, response.data
 
 
