@@ -9,7 +9,14 @@ connection. Measured per server:
 - the server process's peak RSS (``VmHWM``) after the small and after the large phase:
   for the filesystem backend it should not grow with the object size.
 
-``python -m benchmarks.server_bench [--seconds 1.5] [--rounds 3] [--large-mib 256]``
+Then the hot paths of small requests, as goal tables (:func:`run_hot`): 1 KiB PUT+GET
+pairs over the memory backend against the null app on the same HTTP server (goal 70%),
+a chunked PUT against the same PUT with ``content-length``, requests carrying a JWT
+against requests without, and, when ``--granian-python`` names an interpreter that has
+granian, granian against uvicorn for the null app and the server.
+
+``python -m benchmarks.server_bench [--seconds 1.5] [--rounds 3] [--large-mib 256]
+[--hot-only] [--granian-python PATH]``
 """
 
 from __future__ import annotations
@@ -23,10 +30,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import urllib3
+
+from benchmarks.support import Row, interleaved, machine
+from benchmarks.support import print_table as print_goals
 
 MIB = 1024 * 1024
 SMALL = b"s" * 1024
@@ -63,6 +74,19 @@ class ServerProcess:
             self.stop()
             raise RuntimeError(f"{argv} did not start: {line!r}")
         self.url = match[1]
+        self._wait_answering(deadline)
+
+    def _wait_answering(self, deadline: float) -> None:
+        """Servers that print their URL before they bind (granian): poll until one answers."""
+        while True:
+            try:
+                urllib3.request("GET", self.url + "/health", retries=False, timeout=1.0)
+                return
+            except urllib3.exceptions.HTTPError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    self.stop()
+                    raise RuntimeError(f"{self.url} does not answer") from None
+                time.sleep(0.05)  # polling a process we do not control, with a deadline
 
     def peak_rss_mib(self) -> float:
         with open(f"/proc/{self.proc.pid}/status") as status:
@@ -87,19 +111,31 @@ def _blocks(total: int) -> Iterator[bytes]:
 
 
 def small_ops(
-    pool: urllib3.HTTPConnectionPool, put: str, get: str, seconds: float
+    pool: urllib3.HTTPConnectionPool,
+    put: str,
+    get: str,
+    seconds: float,
+    *,
+    chunked: bool = False,
+    headers: dict[str, str] | None = None,
 ) -> tuple[float, float, float]:
-    """1 KiB objects: (PUT+GET operations, PUTs, GETs) per second, PUT then GET per key."""
+    """1 KiB objects: (PUT+GET operations, PUTs, GETs) per second, PUT then GET per key.
+
+    ``chunked`` sends the PUT body with ``transfer-encoding: chunked`` (as the official
+    client and every zstd upload do) instead of ``content-length``.
+    """
     count = 0
     put_time = get_time = 0.0
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         key = f"k{count % 1000}"
         t0 = time.perf_counter()
-        response = pool.request("PUT", put.format(key=key), body=SMALL)
+        response = pool.request(
+            "PUT", put.format(key=key), body=SMALL, chunked=chunked, headers=headers
+        )
         assert response.status in (200, 201), response.status
         t1 = time.perf_counter()
-        response = pool.request("GET", get.format(key=key))
+        response = pool.request("GET", get.format(key=key), headers=headers)
         assert response.status == 200 and len(response.data) == len(SMALL), response.status
         get_time += time.perf_counter() - t1
         put_time += t1 - t0
@@ -246,6 +282,139 @@ def print_table(results: list[Result], large_mib: int) -> None:
     )
 
 
+# -- hot paths of small requests ---------------------------------------------------------
+
+
+@dataclass
+class HotServer:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    paths: dict[str, str]
+    headers: dict[str, str] | None = None
+
+
+def _auth_env(root: str) -> tuple[dict[str, str], dict[str, str]]:
+    """``OS__AUTH__*`` enforcing one generated key, and headers with a token for it."""
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    private = Ed25519PrivateKey.generate()
+    public_path = os.path.join(root, "bench.pub")
+    with open(public_path, "wb") as out:
+        out.write(
+            private.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+    permissions = '["object.read","object.write","object.delete"]'
+    keys = f'{{bench={{key_files=["{public_path}"],max_permissions={permissions}}}}}'
+    env = {"OS__AUTH__ENFORCE": "true", "OS__AUTH__KEYS": keys}
+    claims = {
+        "res": {"os:usecase": "bench", "org": "1"},
+        "permissions": ["object.read", "object.write", "object.delete"],
+        "exp": int(time.time()) + 3600,
+    }
+    token = jwt.encode(claims, private, algorithm="EdDSA", headers={"kid": "bench"})
+    return env, {"x-os-auth": f"Bearer {token}"}
+
+
+def _hot_servers(args: argparse.Namespace, root: str) -> list[HotServer]:
+    env = {**os.environ, "OS__HTTP_ADDR": "127.0.0.1:0", "OS__AUTH__ENFORCE": "false"}
+    memory = {**env, "OS__STORAGE__TYPE": "memory"}
+    null_paths = {"small_put": "/{key}", "small_get": "/{key}?size=1024"}
+    auth_env, auth_headers = _auth_env(root)
+    null = ["-m", "benchmarks.null_app"]
+    server = ["-m", "django_objectstore.server", "run"]
+    servers = [
+        HotServer("null, uvicorn", [sys.executable, *null], env, null_paths),
+        HotServer("memory, uvicorn", [sys.executable, *server], memory, OBJECT_PATHS),
+        HotServer(
+            "memory + JWT, uvicorn",
+            [sys.executable, *server],
+            {**memory, **auth_env},
+            OBJECT_PATHS,
+            auth_headers,
+        ),
+    ]
+    if args.granian_python:
+        granian = [args.granian_python, *null, "--granian"]
+        servers += [
+            HotServer("null, granian", granian, env, null_paths),
+            HotServer("memory, granian", [*granian, "--objectstore"], memory, OBJECT_PATHS),
+        ]
+    return servers
+
+
+# (label, ours, baseline, goal): "<server>" or "<server> chunked" name what is measured.
+HOT_ROWS = [
+    ("memory / null app, content-length PUT", "memory, uvicorn", "null, uvicorn", 0.70),
+    (
+        "memory / null app, chunked PUT",
+        "memory, uvicorn chunked",
+        "null, uvicorn chunked",
+        0.70,
+    ),
+    ("chunked / content-length PUT, memory", "memory, uvicorn chunked", "memory, uvicorn", 0.95),
+    ("chunked / content-length PUT, null app", "null, uvicorn chunked", "null, uvicorn", 0.95),
+    ("JWT / no auth, memory", "memory + JWT, uvicorn", "memory, uvicorn", 0.90),
+    ("granian / uvicorn, null app", "null, granian", "null, uvicorn", 1.10),
+    ("granian / uvicorn, memory", "memory, granian", "memory, uvicorn", 1.10),
+    ("granian: memory / null app", "memory, granian", "null, granian", 0.70),
+]
+
+
+def run_hot(args: argparse.Namespace) -> list[Row]:
+    """1 KiB PUT+GET pairs/s of every hot-path contender, in interleaved rounds."""
+    with tempfile.TemporaryDirectory(prefix="objectstore-hot-") as root:
+        started: list[tuple[HotServer, ServerProcess, urllib3.HTTPConnectionPool]] = []
+        try:
+            for spec in _hot_servers(args, root):
+                process = ServerProcess(spec.argv, spec.env)
+                pool = urllib3.connection_from_url(process.url, maxsize=1, retries=False)
+                started.append((spec, process, pool))
+            contenders: list[tuple[str, Callable[[], float]]] = []
+            for spec, _, pool in started:
+                for chunked in (False, True):
+
+                    def measure(
+                        spec: HotServer = spec, pool: Any = pool, c: bool = chunked
+                    ) -> float:
+                        put, get = spec.paths["small_put"], spec.paths["small_get"]
+                        ops, _, _ = small_ops(
+                            pool, put, get, args.seconds, chunked=c, headers=spec.headers
+                        )
+                        return ops / 2
+
+                    measure()  # warm up
+                    contenders.append((spec.name + (" chunked" if chunked else ""), measure))
+            results = interleaved(contenders, args.rounds)
+        finally:
+            for _, process, pool in started:
+                pool.close()
+                process.stop()
+    return [
+        Row(label, results[ours], results[base], goal)
+        for label, ours, base, goal in HOT_ROWS
+        if ours in results and base in results
+    ]
+
+
+def print_hot(rows: list[Row]) -> None:
+    print_goals(
+        "Server hot paths: 1 KiB PUT+GET pairs, one connection",
+        "pairs/s (a PUT then a GET of the same key)",
+        ("ours", "baseline"),
+        rows,
+        [
+            f"machine: {machine()}",
+            "goals: 70% of the null app (issue 11); chunked no slower than content-length;"
+            " granian counts as a clear win above 1.10x",
+        ],
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.server_bench")
     parser.add_argument("--seconds", type=float, default=1.0, help="length of a small-object round")
@@ -255,6 +424,14 @@ def parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--quick", action="store_true", help="short rounds: proves it runs")
     parser.add_argument("--large-mib", type=int, default=256, help="large object size in MiB")
+    parser.add_argument(
+        "--hot-only", action="store_true", help="only the hot-path tables of small requests"
+    )
+    parser.add_argument(
+        "--granian-python",
+        metavar="PATH",
+        help="a Python with granian installed: also measure granian against uvicorn",
+    )
     return parser
 
 
@@ -262,7 +439,9 @@ def main(argv: list[str] | None = None) -> int:
     args, _ = parser().parse_known_args(argv)
     if args.quick:
         args.seconds, args.rounds, args.large_rounds, args.large_mib = 0.2, 2, 2, 8
-    print_table(run_all(args), args.large_mib)
+    if not args.hot_only:
+        print_table(run_all(args), args.large_mib)
+    print_hot(run_hot(args))
     return 0
 
 
