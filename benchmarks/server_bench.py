@@ -30,13 +30,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import urllib3
 
-from benchmarks.support import Row, interleaved, machine
+from benchmarks.support import Row, machine
 from benchmarks.support import print_table as print_goals
 
 MIB = 1024 * 1024
@@ -338,6 +337,23 @@ def _hot_servers(args: argparse.Namespace, root: str) -> list[HotServer]:
             auth_headers,
         ),
     ]
+    if args.baseline_tree:
+        before = {"PYTHONPATH": args.baseline_tree}
+        servers += [
+            HotServer(
+                "memory, uvicorn, before",
+                [sys.executable, *server],
+                {**memory, **before},
+                OBJECT_PATHS,
+            ),
+            HotServer(
+                "memory + JWT, uvicorn, before",
+                [sys.executable, *server],
+                {**memory, **auth_env, **before},
+                OBJECT_PATHS,
+                auth_headers,
+            ),
+        ]
     if args.granian_python:
         granian = [args.granian_python, *null, "--granian"]
         servers += [
@@ -359,59 +375,150 @@ HOT_ROWS = [
     ("chunked / content-length PUT, memory", "memory, uvicorn chunked", "memory, uvicorn", 0.95),
     ("chunked / content-length PUT, null app", "null, uvicorn chunked", "null, uvicorn", 0.95),
     ("JWT / no auth, memory", "memory + JWT, uvicorn", "memory, uvicorn", 0.90),
+    ("before: memory / null app", "memory, uvicorn, before", "null, uvicorn", 0.70),
+    (
+        "before: memory / null app, chunked PUT",
+        "memory, uvicorn, before chunked",
+        "null, uvicorn chunked",
+        0.70,
+    ),
+    (
+        "before: chunked / content-length PUT, memory",
+        "memory, uvicorn, before chunked",
+        "memory, uvicorn, before",
+        0.95,
+    ),
+    ("before: JWT / no auth, memory", "memory + JWT, uvicorn, before", "memory, uvicorn", 0.90),
+    ("after / before, memory", "memory, uvicorn", "memory, uvicorn, before", 1.0),
+    ("after / before, memory + JWT", "memory + JWT, uvicorn", "memory + JWT, uvicorn, before", 1.0),
     ("granian / uvicorn, null app", "null, granian", "null, uvicorn", 1.10),
     ("granian / uvicorn, memory", "memory, granian", "memory, uvicorn", 1.10),
     ("granian: memory / null app", "memory, granian", "null, granian", 0.70),
 ]
 
 
-def run_hot(args: argparse.Namespace) -> list[Row]:
-    """1 KiB PUT+GET pairs/s of every hot-path contender, in interleaved rounds."""
+SLICES = 10
+"""Each round of the hot-path tables runs every contender in this many short slices, the
+order rotating from slice to slice, so a burst of load elsewhere hits all of them."""
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU of ``pid`` and its descendants (granian runs a worker)."""
+    total = 0.0
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as children:
+                total += sum(cpu_seconds(int(child)) for child in children.read().split())
+    except OSError:
+        return float("nan")
+    return total
+
+
+@dataclass
+class Contender:
+    name: str
+    spec: HotServer
+    process: ServerProcess
+    pool: urllib3.HTTPConnectionPool
+    chunked: bool
+
+    def slice(self, seconds: float) -> tuple[int, float, float]:
+        """(pairs, wall seconds, server CPU seconds) of one slice."""
+        put, get = self.spec.paths["small_put"], self.spec.paths["small_get"]
+        cpu = cpu_seconds(self.process.proc.pid)
+        started = time.perf_counter()
+        pairs = 0
+        while time.perf_counter() - started < seconds:
+            key = f"k{pairs % 1000}"
+            response = self.pool.request(
+                "PUT",
+                put.format(key=key),
+                body=SMALL,
+                chunked=self.chunked,
+                headers=self.spec.headers,
+            )
+            assert response.status in (200, 201), response.status
+            response = self.pool.request("GET", get.format(key=key), headers=self.spec.headers)
+            assert response.status == 200 and len(response.data) == len(SMALL), response.status
+            pairs += 1
+        return pairs, time.perf_counter() - started, cpu_seconds(self.process.proc.pid) - cpu
+
+
+def _rounds(contenders: list[Contender], args: argparse.Namespace) -> dict[str, list[float]]:
+    """Pairs/s per round and contender; ``<name> cpu`` holds server CPU µs per pair."""
+    results: dict[str, list[float]] = {}
+    step = args.seconds / SLICES
+    for _ in range(args.rounds):
+        totals = {c.name: [0, 0.0, 0.0] for c in contenders}
+        for index in range(SLICES):
+            shift = index % len(contenders)
+            for contender in contenders[shift:] + contenders[:shift]:
+                pairs, wall, cpu = contender.slice(step)
+                total = totals[contender.name]
+                total[0] += pairs
+                total[1] += wall
+                total[2] += cpu
+        for name, (pairs, wall, cpu) in totals.items():
+            results.setdefault(name, []).append(pairs / wall)
+            results.setdefault(f"{name} cpu", []).append(cpu / pairs * 1e6)
+    return results
+
+
+def run_hot(args: argparse.Namespace) -> dict[str, list[float]]:
+    """1 KiB PUT+GET pairs/s and server CPU per pair of every hot-path contender."""
     with tempfile.TemporaryDirectory(prefix="objectstore-hot-") as root:
-        started: list[tuple[HotServer, ServerProcess, urllib3.HTTPConnectionPool]] = []
+        contenders: list[Contender] = []
         try:
             for spec in _hot_servers(args, root):
                 process = ServerProcess(spec.argv, spec.env)
                 pool = urllib3.connection_from_url(process.url, maxsize=1, retries=False)
-                started.append((spec, process, pool))
-            contenders: list[tuple[str, Callable[[], float]]] = []
-            for spec, _, pool in started:
                 for chunked in (False, True):
-
-                    def measure(
-                        spec: HotServer = spec, pool: Any = pool, c: bool = chunked
-                    ) -> float:
-                        put, get = spec.paths["small_put"], spec.paths["small_get"]
-                        ops, _, _ = small_ops(
-                            pool, put, get, args.seconds, chunked=c, headers=spec.headers
-                        )
-                        return ops / 2
-
-                    measure()  # warm up
-                    contenders.append((spec.name + (" chunked" if chunked else ""), measure))
-            results = interleaved(contenders, args.rounds)
+                    name = spec.name + (" chunked" if chunked else "")
+                    contenders.append(Contender(name, spec, process, pool, chunked))
+            for contender in contenders:
+                contender.slice(0.2)  # warm up
+            return _rounds(contenders, args)
         finally:
-            for _, process, pool in started:
-                pool.close()
-                process.stop()
+            for contender in contenders:
+                contender.pool.close()
+                contender.process.stop()
+
+
+def hot_rows(results: dict[str, list[float]], cpu: bool = False) -> list[Row]:
+    suffix = " cpu" if cpu else ""
     return [
-        Row(label, results[ours], results[base], goal)
+        Row(label, results[ours + suffix], results[base + suffix], goal, not cpu)
         for label, ours, base, goal in HOT_ROWS
         if ours in results and base in results
     ]
 
 
-def print_hot(rows: list[Row]) -> None:
+def print_hot(results: dict[str, list[float]]) -> None:
+    notes = [
+        f"machine: {machine()}",
+        f"each round runs every contender in {SLICES} slices, the order rotating",
+        "goals: 70% of the null app (issue 11); chunked no slower than content-length;"
+        " granian counts as a clear win above 1.10x",
+    ]
     print_goals(
         "Server hot paths: 1 KiB PUT+GET pairs, one connection",
         "pairs/s (a PUT then a GET of the same key)",
         ("ours", "baseline"),
-        rows,
-        [
-            f"machine: {machine()}",
-            "goals: 70% of the null app (issue 11); chunked no slower than content-length;"
-            " granian counts as a clear win above 1.10x",
-        ],
+        hot_rows(results),
+        notes,
+    )
+    cpu_rows = hot_rows(results, cpu=True)
+    for row in cpu_rows:
+        row.goal = 0.0  # reference only: server CPU per pair, lower is better
+    print_goals(
+        "Server hot paths: server CPU per pair (user + system, from /proc)",
+        "µs of server CPU per PUT+GET pair (steadier than rates on a busy machine)",
+        ("ours", "baseline"),
+        cpu_rows,
+        ["ratio: ours / baseline CPU; below 1.00x ours costs less"],
     )
 
 
@@ -426,6 +533,11 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--large-mib", type=int, default=256, help="large object size in MiB")
     parser.add_argument(
         "--hot-only", action="store_true", help="only the hot-path tables of small requests"
+    )
+    parser.add_argument(
+        "--baseline-tree",
+        metavar="DIR",
+        help="a source tree of an earlier version: also measure its server (before/after)",
     )
     parser.add_argument(
         "--granian-python",

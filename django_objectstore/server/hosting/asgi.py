@@ -69,6 +69,8 @@ WORKERS = 64
 UPLOAD_WORKERS = 256
 """Threads running the core for requests whose body streams (one per such upload)."""
 SERVER_HEADER = ("server", f"objectstore/{__version__} (django-objectstore)")
+ACCESS_FORMAT = "%s %s %s %s %d %.1fms"
+"""An access-log line: client, method, path without the query, status, bytes, duration."""
 MAX_HEADERS = 100
 MAX_HEADER_BYTES = 400 * 1024
 """Request header limits of the real server's HTTP stack (hyper); beyond them: 431."""
@@ -453,8 +455,7 @@ def _log_access(scope: Scope, exchange: _Exchange, seconds: float) -> None:
     client = scope.get("client")
     peer = f"{client[0]}:{client[1]}" if client else "-"
     raw_path = scope.get("raw_path") or scope.get("path", "").encode("utf-8")
-    access_logger.info(
-        "%s %s %s %s %d %.1fms",
+    args = (
         peer,
         scope.get("method", "-"),
         _printable(_decode_target(raw_path)),
@@ -462,6 +463,12 @@ def _log_access(scope: Scope, exchange: _Exchange, seconds: float) -> None:
         exchange.sent,
         seconds * 1000,
     )
+    # ``logger.info`` would first walk the stack for the caller's file and line, which
+    # an access line never shows: a third of its cost on every request.
+    record = access_logger.makeRecord(
+        access_logger.name, logging.INFO, __file__, 0, ACCESS_FORMAT, args, None
+    )
+    access_logger.handle(record)
 
 
 async def _watch_disconnect(receive: Receive, gone: asyncio.Event) -> None:

@@ -1,4 +1,5 @@
-"""Small requests skip the crossing to a worker thread when the backend will not block.
+"""Small requests skip the crossing to a worker thread when the backend will not block,
+and a small response leaves in one send.
 
 The adapter is called directly as an ASGI app (no socket) with pools that count what
 is submitted to them, so the tests see where a request ran, never how long it took.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 import urllib3
 
@@ -17,6 +18,7 @@ from django_objectstore.server.app import App, create_app
 from django_objectstore.server.backends.memory import MemoryBackend
 from django_objectstore.server.config import AuthConfig, ServerConfig
 from django_objectstore.server.hosting.asgi import ASGIAdapter
+from django_objectstore.server.hosting.connection import COALESCE_BYTES, CoalescingTransport
 from django_objectstore.server.hosting.runner import ServerThread
 from django_objectstore.server.messages import Request
 
@@ -195,3 +197,61 @@ def test_underscore_metadata_round_trips_through_the_server_on_the_fast_path() -
     assert got.status == 200
     assert got.headers["x-snme-my_key"] == "v1"
     assert "x-snme-my-key" not in got.headers
+
+
+class RecordingTransport:
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.closed = False
+        self.aborted = False
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+def test_small_writes_in_one_loop_turn_leave_in_one_send() -> None:
+    async def scenario() -> RecordingTransport:
+        inner = RecordingTransport()
+        transport = CoalescingTransport(cast(asyncio.Transport, inner), asyncio.get_running_loop())
+        transport.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n")
+        transport.write(b"ok")
+        assert inner.writes == []
+        await asyncio.sleep(0)  # the end of this turn of the loop
+        transport.write(b"x" * COALESCE_BYTES)  # large: at once
+        transport.write(b"a")
+        transport.close()  # flushes first
+        return inner
+
+    inner = run(scenario())
+    assert inner.writes == [
+        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok",
+        b"x" * COALESCE_BYTES,
+        b"a",
+    ]
+    assert inner.closed
+
+
+def test_held_writes_beyond_the_limit_are_sent_at_once() -> None:
+    async def scenario() -> RecordingTransport:
+        inner = RecordingTransport()
+        transport = CoalescingTransport(cast(asyncio.Transport, inner), asyncio.get_running_loop())
+        transport.write(b"h" * 100)
+        transport.write(b"b" * COALESCE_BYTES)
+        assert len(inner.writes) == 1  # not held until the end of the turn
+        transport.write(b"c")
+        transport.abort()
+        await asyncio.sleep(0)
+        return inner
+
+    inner = run(scenario())
+    assert inner.writes == [b"h" * 100 + b"b" * COALESCE_BYTES]
+    assert inner.aborted
