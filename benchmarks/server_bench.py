@@ -60,9 +60,9 @@ class Result:
 class ServerProcess:
     """A server started as ``argv`` that prints ``... listening on <url>`` when ready."""
 
-    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: str | None = None) -> None:
         self.proc = subprocess.Popen(
-            argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+            argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
         )
         assert self.proc.stdout is not None
         deadline = time.monotonic() + START_DEADLINE
@@ -291,6 +291,8 @@ class HotServer:
     env: dict[str, str]
     paths: dict[str, str]
     headers: dict[str, str] | None = None
+    cwd: str | None = None
+    """Where the server starts: ``python -m`` imports from there first."""
 
 
 def _auth_env(root: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -345,6 +347,7 @@ def _hot_servers(args: argparse.Namespace, root: str) -> list[HotServer]:
                 [sys.executable, *server],
                 {**memory, **before},
                 OBJECT_PATHS,
+                cwd=args.baseline_tree,
             ),
             HotServer(
                 "memory + JWT, uvicorn, before",
@@ -352,6 +355,7 @@ def _hot_servers(args: argparse.Namespace, root: str) -> list[HotServer]:
                 {**memory, **auth_env, **before},
                 OBJECT_PATHS,
                 auth_headers,
+                cwd=args.baseline_tree,
             ),
         ]
     if args.granian_python:
@@ -473,7 +477,7 @@ def run_hot(args: argparse.Namespace) -> dict[str, list[float]]:
         contenders: list[Contender] = []
         try:
             for spec in _hot_servers(args, root):
-                process = ServerProcess(spec.argv, spec.env)
+                process = ServerProcess(spec.argv, spec.env, spec.cwd)
                 pool = urllib3.connection_from_url(process.url, maxsize=1, retries=False)
                 for chunked in (False, True):
                     name = spec.name + (" chunked" if chunked else "")
