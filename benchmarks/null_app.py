@@ -6,6 +6,11 @@ read the ``listening on`` line for its URL.
 
 ``--core`` serves the same behaviour as a protocol core behind the server's own ASGI
 adapter and runner instead, which separates the adapter's cost from the engine's.
+
+``--granian`` serves on granian (``pip install granian``) instead of uvicorn, for the
+comparison of HTTP servers in ``server_bench``: the null app, or with ``--objectstore``
+the objectstore server configured by ``OS__*`` variables behind its ASGI adapter. Both
+servers run the standard asyncio event loop, as the objectstore runner does.
 """
 
 from __future__ import annotations
@@ -74,7 +79,43 @@ def _stream(size: int) -> Iterator[bytes]:
         yield chunk
 
 
+def objectstore_asgi() -> Any:
+    """The objectstore server of the ``OS__*`` variables as an ASGI app (granian's factory)."""
+    from django_objectstore.server import create_app
+    from django_objectstore.server.hosting import load_config
+    from django_objectstore.server.hosting.asgi import ASGIAdapter
+
+    return ASGIAdapter(create_app(load_config()))
+
+
+def _serve_granian(target: str, factory: bool) -> None:
+    from granian import Granian  # type: ignore[import-not-found]
+    from granian.constants import Interfaces, Loops  # type: ignore[import-not-found]
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # granian binds when it serves: the benchmark polls until the port answers.
+    print(f"listening on http://127.0.0.1:{port}", flush=True)
+    Granian(
+        target,
+        address="127.0.0.1",
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=1,
+        loop=Loops.asyncio,
+        log_level="warning",
+        factory=factory,
+    ).serve()
+
+
 def main() -> int:
+    if "--granian" in sys.argv[1:]:
+        if "--objectstore" in sys.argv[1:]:
+            _serve_granian("benchmarks.null_app:objectstore_asgi", factory=True)
+        else:
+            _serve_granian("benchmarks.null_app:app", factory=False)
+        return 0
     if "--core" in sys.argv[1:]:
         from django_objectstore.server.hosting import serve
 

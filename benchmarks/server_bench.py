@@ -9,7 +9,14 @@ connection. Measured per server:
 - the server process's peak RSS (``VmHWM``) after the small and after the large phase:
   for the filesystem backend it should not grow with the object size.
 
-``python -m benchmarks.server_bench [--seconds 1.5] [--rounds 3] [--large-mib 256]``
+Then the hot paths of small requests, as goal tables (:func:`run_hot`): 1 KiB PUT+GET
+pairs over the memory backend against the null app on the same HTTP server (goal 70%),
+a chunked PUT against the same PUT with ``content-length``, requests carrying a JWT
+against requests without, and, when ``--granian-python`` names an interpreter that has
+granian, granian against uvicorn for the null app and the server.
+
+``python -m benchmarks.server_bench [--seconds 1.5] [--rounds 3] [--large-mib 256]
+[--hot-only] [--granian-python PATH]``
 """
 
 from __future__ import annotations
@@ -27,6 +34,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import urllib3
+
+from benchmarks.support import Row, machine
+from benchmarks.support import print_table as print_goals
 
 MIB = 1024 * 1024
 SMALL = b"s" * 1024
@@ -50,9 +60,9 @@ class Result:
 class ServerProcess:
     """A server started as ``argv`` that prints ``... listening on <url>`` when ready."""
 
-    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: str | None = None) -> None:
         self.proc = subprocess.Popen(
-            argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+            argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
         )
         assert self.proc.stdout is not None
         deadline = time.monotonic() + START_DEADLINE
@@ -63,6 +73,19 @@ class ServerProcess:
             self.stop()
             raise RuntimeError(f"{argv} did not start: {line!r}")
         self.url = match[1]
+        self._wait_answering(deadline)
+
+    def _wait_answering(self, deadline: float) -> None:
+        """Servers that print their URL before they bind (granian): poll until one answers."""
+        while True:
+            try:
+                urllib3.request("GET", self.url + "/health", retries=False, timeout=1.0)
+                return
+            except urllib3.exceptions.HTTPError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    self.stop()
+                    raise RuntimeError(f"{self.url} does not answer") from None
+                time.sleep(0.05)  # polling a process we do not control, with a deadline
 
     def peak_rss_mib(self) -> float:
         with open(f"/proc/{self.proc.pid}/status") as status:
@@ -87,19 +110,31 @@ def _blocks(total: int) -> Iterator[bytes]:
 
 
 def small_ops(
-    pool: urllib3.HTTPConnectionPool, put: str, get: str, seconds: float
+    pool: urllib3.HTTPConnectionPool,
+    put: str,
+    get: str,
+    seconds: float,
+    *,
+    chunked: bool = False,
+    headers: dict[str, str] | None = None,
 ) -> tuple[float, float, float]:
-    """1 KiB objects: (PUT+GET operations, PUTs, GETs) per second, PUT then GET per key."""
+    """1 KiB objects: (PUT+GET operations, PUTs, GETs) per second, PUT then GET per key.
+
+    ``chunked`` sends the PUT body with ``transfer-encoding: chunked`` (as the official
+    client and every zstd upload do) instead of ``content-length``.
+    """
     count = 0
     put_time = get_time = 0.0
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         key = f"k{count % 1000}"
         t0 = time.perf_counter()
-        response = pool.request("PUT", put.format(key=key), body=SMALL)
+        response = pool.request(
+            "PUT", put.format(key=key), body=SMALL, chunked=chunked, headers=headers
+        )
         assert response.status in (200, 201), response.status
         t1 = time.perf_counter()
-        response = pool.request("GET", get.format(key=key))
+        response = pool.request("GET", get.format(key=key), headers=headers)
         assert response.status == 200 and len(response.data) == len(SMALL), response.status
         get_time += time.perf_counter() - t1
         put_time += t1 - t0
@@ -246,6 +281,251 @@ def print_table(results: list[Result], large_mib: int) -> None:
     )
 
 
+# -- hot paths of small requests ---------------------------------------------------------
+
+
+@dataclass
+class HotServer:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    paths: dict[str, str]
+    headers: dict[str, str] | None = None
+    cwd: str | None = None
+    """Where the server starts: ``python -m`` imports from there first."""
+
+
+def _auth_env(root: str) -> tuple[dict[str, str], dict[str, str]]:
+    """``OS__AUTH__*`` enforcing one generated key, and headers with a token for it."""
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    private = Ed25519PrivateKey.generate()
+    public_path = os.path.join(root, "bench.pub")
+    with open(public_path, "wb") as out:
+        out.write(
+            private.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+    permissions = '["object.read","object.write","object.delete"]'
+    keys = f'{{bench={{key_files=["{public_path}"],max_permissions={permissions}}}}}'
+    env = {"OS__AUTH__ENFORCE": "true", "OS__AUTH__KEYS": keys}
+    claims = {
+        "res": {"os:usecase": "bench", "org": "1"},
+        "permissions": ["object.read", "object.write", "object.delete"],
+        "exp": int(time.time()) + 3600,
+    }
+    token = jwt.encode(claims, private, algorithm="EdDSA", headers={"kid": "bench"})
+    return env, {"x-os-auth": f"Bearer {token}"}
+
+
+def _hot_servers(args: argparse.Namespace, root: str) -> list[HotServer]:
+    env = {**os.environ, "OS__HTTP_ADDR": "127.0.0.1:0", "OS__AUTH__ENFORCE": "false"}
+    memory = {**env, "OS__STORAGE__TYPE": "memory"}
+    null_paths = {"small_put": "/{key}", "small_get": "/{key}?size=1024"}
+    auth_env, auth_headers = _auth_env(root)
+    null = ["-m", "benchmarks.null_app"]
+    server = ["-m", "django_objectstore.server", "run"]
+    servers = [
+        HotServer("null, uvicorn", [sys.executable, *null], env, null_paths),
+        HotServer("memory, uvicorn", [sys.executable, *server], memory, OBJECT_PATHS),
+        HotServer(
+            "memory + JWT, uvicorn",
+            [sys.executable, *server],
+            {**memory, **auth_env},
+            OBJECT_PATHS,
+            auth_headers,
+        ),
+    ]
+    if args.baseline_tree:
+        before = {"PYTHONPATH": args.baseline_tree}
+        servers += [
+            HotServer(
+                "memory, uvicorn, before",
+                [sys.executable, *server],
+                {**memory, **before},
+                OBJECT_PATHS,
+                cwd=args.baseline_tree,
+            ),
+            HotServer(
+                "memory + JWT, uvicorn, before",
+                [sys.executable, *server],
+                {**memory, **auth_env, **before},
+                OBJECT_PATHS,
+                auth_headers,
+                cwd=args.baseline_tree,
+            ),
+        ]
+    if args.granian_python:
+        granian = [args.granian_python, *null, "--granian"]
+        servers += [
+            HotServer("null, granian", granian, env, null_paths),
+            HotServer("memory, granian", [*granian, "--objectstore"], memory, OBJECT_PATHS),
+        ]
+    return servers
+
+
+# (label, ours, baseline, goal): "<server>" or "<server> chunked" name what is measured.
+HOT_ROWS = [
+    ("memory / null app, content-length PUT", "memory, uvicorn", "null, uvicorn", 0.70),
+    (
+        "memory / null app, chunked PUT",
+        "memory, uvicorn chunked",
+        "null, uvicorn chunked",
+        0.70,
+    ),
+    ("chunked / content-length PUT, memory", "memory, uvicorn chunked", "memory, uvicorn", 0.95),
+    ("chunked / content-length PUT, null app", "null, uvicorn chunked", "null, uvicorn", 0.95),
+    ("JWT / no auth, memory", "memory + JWT, uvicorn", "memory, uvicorn", 0.90),
+    ("before: memory / null app", "memory, uvicorn, before", "null, uvicorn", 0.70),
+    (
+        "before: memory / null app, chunked PUT",
+        "memory, uvicorn, before chunked",
+        "null, uvicorn chunked",
+        0.70,
+    ),
+    (
+        "before: chunked / content-length PUT, memory",
+        "memory, uvicorn, before chunked",
+        "memory, uvicorn, before",
+        0.95,
+    ),
+    ("before: JWT / no auth, memory", "memory + JWT, uvicorn, before", "memory, uvicorn", 0.90),
+    ("after / before, memory", "memory, uvicorn", "memory, uvicorn, before", 1.0),
+    ("after / before, memory + JWT", "memory + JWT, uvicorn", "memory + JWT, uvicorn, before", 1.0),
+    ("granian / uvicorn, null app", "null, granian", "null, uvicorn", 1.10),
+    ("granian / uvicorn, memory", "memory, granian", "memory, uvicorn", 1.10),
+    ("granian: memory / null app", "memory, granian", "null, granian", 0.70),
+]
+
+
+SLICES = 10
+"""Each round of the hot-path tables runs every contender in this many short slices, the
+order rotating from slice to slice, so a burst of load elsewhere hits all of them."""
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU of ``pid`` and its descendants (granian runs a worker)."""
+    total = 0.0
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as children:
+                total += sum(cpu_seconds(int(child)) for child in children.read().split())
+    except OSError:
+        return float("nan")
+    return total
+
+
+@dataclass
+class Contender:
+    name: str
+    spec: HotServer
+    process: ServerProcess
+    pool: urllib3.HTTPConnectionPool
+    chunked: bool
+
+    def slice(self, seconds: float) -> tuple[int, float, float]:
+        """(pairs, wall seconds, server CPU seconds) of one slice."""
+        put, get = self.spec.paths["small_put"], self.spec.paths["small_get"]
+        cpu = cpu_seconds(self.process.proc.pid)
+        started = time.perf_counter()
+        pairs = 0
+        while time.perf_counter() - started < seconds:
+            key = f"k{pairs % 1000}"
+            response = self.pool.request(
+                "PUT",
+                put.format(key=key),
+                body=SMALL,
+                chunked=self.chunked,
+                headers=self.spec.headers,
+            )
+            assert response.status in (200, 201), response.status
+            response = self.pool.request("GET", get.format(key=key), headers=self.spec.headers)
+            assert response.status == 200 and len(response.data) == len(SMALL), response.status
+            pairs += 1
+        return pairs, time.perf_counter() - started, cpu_seconds(self.process.proc.pid) - cpu
+
+
+def _rounds(contenders: list[Contender], args: argparse.Namespace) -> dict[str, list[float]]:
+    """Pairs/s per round and contender; ``<name> cpu`` holds server CPU µs per pair."""
+    results: dict[str, list[float]] = {}
+    step = args.seconds / SLICES
+    for _ in range(args.rounds):
+        totals = {c.name: [0, 0.0, 0.0] for c in contenders}
+        for index in range(SLICES):
+            shift = index % len(contenders)
+            for contender in contenders[shift:] + contenders[:shift]:
+                pairs, wall, cpu = contender.slice(step)
+                total = totals[contender.name]
+                total[0] += pairs
+                total[1] += wall
+                total[2] += cpu
+        for name, (pairs, wall, cpu) in totals.items():
+            results.setdefault(name, []).append(pairs / wall)
+            results.setdefault(f"{name} cpu", []).append(cpu / pairs * 1e6)
+    return results
+
+
+def run_hot(args: argparse.Namespace) -> dict[str, list[float]]:
+    """1 KiB PUT+GET pairs/s and server CPU per pair of every hot-path contender."""
+    with tempfile.TemporaryDirectory(prefix="objectstore-hot-") as root:
+        contenders: list[Contender] = []
+        try:
+            for spec in _hot_servers(args, root):
+                process = ServerProcess(spec.argv, spec.env, spec.cwd)
+                pool = urllib3.connection_from_url(process.url, maxsize=1, retries=False)
+                for chunked in (False, True):
+                    name = spec.name + (" chunked" if chunked else "")
+                    contenders.append(Contender(name, spec, process, pool, chunked))
+            for contender in contenders:
+                contender.slice(0.2)  # warm up
+            return _rounds(contenders, args)
+        finally:
+            for contender in contenders:
+                contender.pool.close()
+                contender.process.stop()
+
+
+def hot_rows(results: dict[str, list[float]], cpu: bool = False) -> list[Row]:
+    suffix = " cpu" if cpu else ""
+    return [
+        Row(label, results[ours + suffix], results[base + suffix], goal, not cpu)
+        for label, ours, base, goal in HOT_ROWS
+        if ours in results and base in results
+    ]
+
+
+def print_hot(results: dict[str, list[float]]) -> None:
+    notes = [
+        f"machine: {machine()}",
+        f"each round runs every contender in {SLICES} slices, the order rotating",
+        "goals: 70% of the null app (issue 11); chunked no slower than content-length;"
+        " granian counts as a clear win above 1.10x",
+    ]
+    print_goals(
+        "Server hot paths: 1 KiB PUT+GET pairs, one connection",
+        "pairs/s (a PUT then a GET of the same key)",
+        ("ours", "baseline"),
+        hot_rows(results),
+        notes,
+    )
+    cpu_rows = hot_rows(results, cpu=True)
+    for row in cpu_rows:
+        row.goal = 0.0  # reference only: server CPU per pair, lower is better
+    print_goals(
+        "Server hot paths: server CPU per pair (user + system, from /proc)",
+        "µs of server CPU per PUT+GET pair (steadier than rates on a busy machine)",
+        ("ours", "baseline"),
+        cpu_rows,
+        ["ratio: ours / baseline CPU; below 1.00x ours costs less"],
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.server_bench")
     parser.add_argument("--seconds", type=float, default=1.0, help="length of a small-object round")
@@ -255,6 +535,19 @@ def parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--quick", action="store_true", help="short rounds: proves it runs")
     parser.add_argument("--large-mib", type=int, default=256, help="large object size in MiB")
+    parser.add_argument(
+        "--hot-only", action="store_true", help="only the hot-path tables of small requests"
+    )
+    parser.add_argument(
+        "--baseline-tree",
+        metavar="DIR",
+        help="a source tree of an earlier version: also measure its server (before/after)",
+    )
+    parser.add_argument(
+        "--granian-python",
+        metavar="PATH",
+        help="a Python with granian installed: also measure granian against uvicorn",
+    )
     return parser
 
 
@@ -262,7 +555,9 @@ def main(argv: list[str] | None = None) -> int:
     args, _ = parser().parse_known_args(argv)
     if args.quick:
         args.seconds, args.rounds, args.large_rounds, args.large_mib = 0.2, 2, 2, 8
-    print_table(run_all(args), args.large_mib)
+    if not args.hot_only:
+        print_table(run_all(args), args.large_mib)
+    print_hot(run_hot(args))
     return 0
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from django_objectstore import __version__
@@ -45,6 +46,32 @@ def redact(text: str) -> str:
 BATCH_WORKERS = 8
 """Threads executing batch operations, shared by every batch request of one app."""
 
+OPERATIONS = ("read", "write", "delete", "update", "batch", "multipart")
+"""What :meth:`App.runs_inline` asks a backend's ``nonblocking_for`` about."""
+
+
+def operation(request: Request) -> str | None:
+    """The backend operation ``request`` would run, or ``None`` for other paths.
+
+    ``read`` is a ``GET``/``HEAD`` of an object (including its time-to-idle renewal,
+    which the engine debounces), ``write`` a ``PUT``/``POST`` of one, ``delete`` and
+    ``update`` (``PATCH``) the others; ``batch`` and ``multipart`` their endpoints.
+    """
+    parts = request.path.split("/", 3)
+    if len(parts) < 4 or parts[1] != "v1":
+        return None
+    endpoint = parts[2]
+    if endpoint == "objects":
+        method = request.method
+        if method in ("GET", "HEAD"):
+            return "read"
+        if method in ("PUT", "POST"):
+            return "write"
+        return {"DELETE": "delete", "PATCH": "update"}.get(method)
+    if endpoint == "objects:batch":
+        return "batch"
+    return "multipart" if endpoint.startswith("objects:multipart") else None
+
 
 class App:
     """The objectstore protocol over one storage engine."""
@@ -59,6 +86,28 @@ class App:
         self.batch_workers = ThreadPoolExecutor(
             BATCH_WORKERS, thread_name_prefix="objectstore-batch"
         )
+        backend = engine.backend
+        self._nonblocking_for: Callable[[str], bool] | None = getattr(
+            backend, "nonblocking_for", None
+        )
+        self._nonblocking = bool(getattr(backend, "nonblocking", False))
+
+    def runs_inline(self, request: Request) -> bool:
+        """Whether ``request`` (its body already in memory) never blocks on I/O.
+
+        The HTTP adapter then runs it on the event loop, saving the crossing to a worker
+        thread and back. The backend answers per operation (:func:`operation`) with a
+        ``nonblocking_for(operation) -> bool`` method, else for everything with its
+        ``nonblocking`` attribute (the memory backend's is true). True means the
+        operation and the first 256 KiB of its response body wait on no disk, lock or
+        network in the common case, so a backend reading files says false, since a page
+        cache miss would stall every connection for the length of a disk read.
+        """
+        nonblocking_for = self._nonblocking_for
+        if nonblocking_for is None:
+            return self._nonblocking
+        op = operation(request)
+        return op is not None and bool(nonblocking_for(op))
 
     def handle(self, request: Request) -> Response:
         try:

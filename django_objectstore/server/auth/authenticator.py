@@ -15,13 +15,20 @@ credentials clients mint with the real time (nor make expired ones valid again).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
 from django_objectstore.server.auth.presigned import verify_presigned
-from django_objectstore.server.auth.tokens import PERMISSIONS, Claims, load_keys, verify_token
+from django_objectstore.server.auth.tokens import (
+    PERMISSIONS,
+    Claims,
+    Key,
+    TokenCache,
+    load_keys,
+    verify_token,
+)
 from django_objectstore.server.backends.records import ObjectLocation
 from django_objectstore.server.config import AuthConfig
 from django_objectstore.server.errors import ProtocolError
@@ -78,14 +85,29 @@ class AuthContext:
 ALLOW_ALL = AuthContext()
 
 
+TOKEN_CACHE_SIZE = 1024
+"""Verified JWTs remembered until they expire (least recently used dropped first)."""
+
+
 class Authenticator:
     """Checks requests against the keys of ``config``, loaded once here.
 
     Raises ``ValueError`` (naming the setting) when auth is enforced without keys or a
     key file cannot be used, so a misconfigured server refuses to start.
+
+    Verified JWTs are cached until they expire (:class:`~.tokens.TokenCache`, at most
+    ``token_cache_size``; ``0`` turns the cache off); ``verify`` is the full verification
+    behind it. :meth:`reload_keys` re-reads the key files after a rotation or a
+    revocation and forgets every token verified with a key that changed.
     """
 
-    def __init__(self, config: AuthConfig) -> None:
+    def __init__(
+        self,
+        config: AuthConfig,
+        *,
+        token_cache_size: int = TOKEN_CACHE_SIZE,
+        verify: Callable[[str, Mapping[str, Key]], Claims] = verify_token,
+    ) -> None:
         self.config = config
         self.active = config.active
         self.enforce = config.enforce
@@ -95,6 +117,13 @@ class Authenticator:
                 " configured (auth.keys / OS__AUTH__KEYS); add a key or disable enforcement"
             )
         self.keys = load_keys(config.keys)
+        self.tokens = TokenCache(token_cache_size, verify=verify)
+
+    def reload_keys(self) -> None:
+        """Read the key files again (``KeyLoadError`` leaves the old keys in place)."""
+        keys = load_keys(self.config.keys)
+        self.keys = keys
+        self.tokens.clear()
 
     def authenticate(self, request: Request) -> AuthContext:
         if not self.active:
@@ -119,7 +148,7 @@ class Authenticator:
         token = _header_token(request) or params.get(TOKEN_PARAM)
         if not token:
             raise ProtocolError(400, "auth error: no token (send x-os-auth: Bearer <jwt>)")
-        claims = verify_token(token, self.keys)
+        claims = self.tokens.verify(token, self.keys)
         return AuthContext(claims=claims, permissions=claims.permissions)
 
 

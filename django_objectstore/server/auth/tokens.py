@@ -2,12 +2,15 @@
 
 Status codes follow the real server: a missing ``kid`` is 400; a malformed token, an
 unknown ``kid``, another algorithm, a bad signature, an expired token (60 s leeway) or
-ill-typed claims are 401.
+ill-typed claims are 401. :class:`TokenCache` keeps verified tokens until they expire.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,3 +141,109 @@ def verify_token(token: str, keys: Mapping[str, Key]) -> Claims:
     _check_audience_and_issuer(raw_claims)
     claims = _parse_claims(raw_claims)
     return Claims(claims.usecase, claims.scopes, claims.permissions & key.max_permissions)
+
+
+@dataclass(frozen=True)
+class _Verified:
+    claims: Claims
+    kid: str
+    key: Key
+    expires: float
+    """The token is valid while the wall clock is before this (``exp`` plus the leeway)."""
+
+
+class TokenCache:
+    """Verified tokens until they expire: a bounded LRU keyed by the token string.
+
+    Verifying an EdDSA JWT (decoding, one signature check per key version, claim checks)
+    costs about a hundred microseconds; a client that sends the same token with every
+    request pays that once. An entry is used only while
+
+    - the wall clock (``clock``) is before the token's ``exp`` plus the leeway: after
+      that it is refused as expired, as verification would refuse it (``exp`` is signed,
+      and the clock only moves forward);
+    - its ``kid`` still names the very :class:`Key` it was verified with: replacing the
+      key set (:meth:`~.authenticator.Authenticator.reload_keys` after a rotation or a
+      revocation) invalidates every entry verified with a key that changed.
+
+    Tokens whose ``nbf`` lies ahead are not cached (the verifier does not check ``nbf``,
+    like the real server, so caching them would change nothing but could outlive a
+    verifier that does). Failures are never cached: a refused token is refused by the
+    full verification every time, with its own message.
+    """
+
+    def __init__(
+        self,
+        size: int = 1024,
+        *,
+        verify: Callable[[str, Mapping[str, Key]], Claims] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.size = size
+        self._verify = verify or verify_token
+        self._clock = clock
+        self._entries: OrderedDict[str, _Verified] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def verify(self, token: str, keys: Mapping[str, Key]) -> Claims:
+        """The claims of ``token`` (as :func:`verify_token` returns them), cached."""
+        now = self._clock()
+        with self._lock:
+            entry = self._entries.get(token)
+            if entry is not None:
+                if now < entry.expires and keys.get(entry.kid) is entry.key:
+                    self._entries.move_to_end(token)
+                    return entry.claims
+                del self._entries[token]
+                if now >= entry.expires:
+                    raise _unauthorized("token expired")
+        claims = self._verify(token, keys)
+        self._remember(token, claims, keys, now)
+        return claims
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _remember(self, token: str, claims: Claims, keys: Mapping[str, Key], now: float) -> None:
+        if self.size <= 0:
+            return
+        times = _unverified_times(token)
+        kid = _kid_of(token)
+        key = keys.get(kid) if kid is not None else None
+        if times is None or kid is None or key is None:
+            return
+        expires, not_before = times
+        if not_before is not None and not_before > now:
+            return
+        with self._lock:
+            self._entries[token] = _Verified(claims, kid, key, expires + LEEWAY_SECONDS)
+            self._entries.move_to_end(token)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+def _kid_of(token: str) -> str | None:
+    """The ``kid`` of a token whose signature was verified."""
+    try:
+        kid = jwt.get_unverified_header(token).get("kid")
+    except jwt.InvalidTokenError:
+        return None
+    return kid if isinstance(kid, str) else None
+
+
+def _unverified_times(token: str) -> tuple[float, float | None] | None:
+    """``(exp, nbf)`` of a token whose signature was verified; ``None`` if unusable."""
+    try:
+        payload = jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
+        return None
+    exp, nbf = payload.get("exp"), payload.get("nbf")
+    if isinstance(exp, bool) or not isinstance(exp, int | float):
+        return None
+    if nbf is not None and (isinstance(nbf, bool) or not isinstance(nbf, int | float)):
+        return None
+    return float(exp), None if nbf is None else float(nbf) - LEEWAY_SECONDS
