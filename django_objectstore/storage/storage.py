@@ -44,7 +44,12 @@ from django_objectstore.storage.files import (
     check_mode,
     uncompressed_size,
 )
-from django_objectstore.storage.names import join_name, looks_scoped, split_name
+from django_objectstore.storage.names import (
+    check_relative_name,
+    join_name,
+    looks_scoped,
+    split_name,
+)
 from django_objectstore.storage.options import (
     DEFAULT_TIMEOUT_MS,
     MAX_URL_EXPIRY,
@@ -292,13 +297,20 @@ class ObjectstoreStorage(Storage):
 
         Django's naming loop would try alternative names, but the stored name does not
         depend on them (the key replaces the file name), so the loop could only end where
-        this starts: the name is valid and short enough, or no name ever will be.
+        this starts: the name is valid and short enough, or no name ever will be. Named
+        keys that may be overwritten are the same: a free name is returned at once, and
+        only a name over ``max_length`` goes through Django's loop (which shortens it).
         """
-        if self.key_mode == "name":
+        overwrite = self.key_mode == "name" and self.allow_overwrite
+        if self.key_mode == "name" and not overwrite:
             return super().get_available_name(name, max_length)
         name = str(name).replace("\\", "/")
         validate_file_name(posixpath.basename(name))
         self.scopes_and_key_for_save(name)  # SuspiciousFileOperation for forged names
+        if overwrite:
+            if self.is_name_available(name, max_length):
+                return name
+            return super().get_available_name(name, max_length)
         if not self.is_name_available(name, max_length):
             raise SuspiciousFileOperation(
                 f"the stored name for {name!r} would exceed max_length={max_length}: raise "
@@ -312,6 +324,20 @@ class ObjectstoreStorage(Storage):
         return super().get_alternative_name(file_root, file_ext)
 
     # -- Storage API ----------------------------------------------------------------------
+
+    def save(self, name: str | None, content: Any, max_length: int | None = None) -> str:
+        """Django's ``Storage.save``, step for step, with its three name checks done by
+        :func:`~.names.check_relative_name` (the same rules without pathlib)."""
+        if name is None:
+            name = content.name
+        if not hasattr(content, "chunks"):
+            content = File(content, name)
+        check_relative_name(name)
+        name = self.get_available_name(name, max_length=max_length)
+        check_relative_name(name)
+        name = self._save(name, content)
+        check_relative_name(name)
+        return name
 
     def _save(self, name: str, content: File[Any]) -> str:
         """Upload ``content`` under ``name``'s scope; returns the stored ``<scope>/<key>``."""
