@@ -56,8 +56,10 @@ def _pair(url: str, payload: bytes, compression: str) -> tuple[Callable[[], None
     from django_objectstore.client import Client, Usecase
     from django_objectstore.storage import ObjectstoreStorage
     from django_objectstore.storage.files import SIZE_METADATA
+    from django_objectstore.storage.uploads import content_type_for
 
     size = len(payload)
+    content_type = content_type_for(None, "report.jsonl")  # what the storage sends
     session = Client(url).session(Usecase("bench", compression=compression), org=1)  # type: ignore[arg-type]
     storage = ObjectstoreStorage(
         base_url=url,
@@ -71,7 +73,7 @@ def _pair(url: str, payload: bytes, compression: str) -> tuple[Callable[[], None
         key = session.put(
             payload,
             key="raw-report.jsonl",
-            content_type="application/octet-stream",
+            content_type=content_type,
             filename="report.jsonl",
             metadata={SIZE_METADATA: str(size)},
         )

@@ -57,9 +57,10 @@ def translate_errors(
     return _Translating(operation, name, describe)
 
 
-class _Translating(AbstractContextManager[None]):
+class _Translating:
     """What :func:`translate_errors` returns: a plain class rather than a generator
-    context manager, as every storage call and every read of a file enters one."""
+    context manager (or an ABC), as every storage call and every read of a file enters
+    one."""
 
     __slots__ = ("describe", "name", "operation")
 
@@ -69,6 +70,9 @@ class _Translating(AbstractContextManager[None]):
         self.operation = operation
         self.name = name
         self.describe = describe
+
+    def __enter__(self) -> None:
+        return None
 
     def __exit__(
         self,

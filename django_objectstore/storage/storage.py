@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from importlib import import_module
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -77,6 +77,10 @@ PATH = "django_objectstore.storage.ObjectstoreStorage"
 
 _SERVER_KEY_LENGTH = 36  # a UUID
 _CONTENT_KEY_LENGTH = 64  # a SHA-256 hex digest
+_READ_WHOLE_UPLOAD = 64 * 1024
+"""Uploads up to this size are handed to the client as ``bytes``: it would read them into
+memory anyway (to compress in one shot or send in one write), and ``bytes`` spare it
+the file probing (seekable, tell, seek) that costs a small save more than its bytes."""
 
 
 class ObjectstoreStorage(Storage):
@@ -354,8 +358,11 @@ class ObjectstoreStorage(Storage):
         ):
             content_type = declare_text_charset(content_type, content, upload.body)
             key = {"name": derived_key, "content": upload.sha256, "server": None}[self.key_mode]
+            body: bytes | BinaryIO = upload.body
+            if upload.size <= _READ_WHOLE_UPLOAD:
+                body = upload.body.read()
             stored_key = session.put(
-                upload.body,
+                body,
                 key=key,
                 compression=compression,  # type: ignore[arg-type]
                 content_type=content_type,
