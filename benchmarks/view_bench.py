@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
+import time
 from collections.abc import Callable
 
 from benchmarks.support import (
@@ -35,14 +37,15 @@ from benchmarks.support import (
     Settings,
     interleaved,
     machine,
+    paired,
     print_table,
-    rate,
 )
 
 SCOPE = "org=1"
 VIEW_MIB = 64
 QUICK_VIEW_MIB = 4
 DIRECT_READ = 1024 * 1024
+CPU_DOWNLOADS = 3
 """The direct side streams in reads of this size: the fastest way we found to read an
 object with the client (``payload.read()`` in one piece is slower: it builds one
 64 MiB ``bytes``, and would flatter the view)."""
@@ -70,6 +73,14 @@ def _drain(chunks: object) -> int:
     for chunk in chunks:  # type: ignore[attr-defined]
         total += len(chunk)
     return total
+
+
+def _cpu(operation: Callable[[], None]) -> float:
+    """Milliseconds of this process's CPU time per ``operation``."""
+    started = time.process_time()
+    for _ in range(CPU_DOWNLOADS):
+        operation()
+    return (time.process_time() - started) / CPU_DOWNLOADS * 1000
 
 
 def _pair(
@@ -121,6 +132,7 @@ def run(settings: Settings) -> None:
         dict(os.environ),
     )
     rows = []
+    cpu_notes: list[str] = []
     try:
         session = Client(server.url).session(Usecase("bench", compression="none"), org=1)
         session.put(os.urandom(size), key="random", content_type="application/octet-stream")
@@ -145,14 +157,18 @@ def run(settings: Settings) -> None:
             for label, key, accept, decompress in cases:
                 direct, view = _pair(server.url, key, accept, decompress)
                 direct(), view()  # warm up
-                results = interleaved(
-                    [
-                        ("view", lambda view=view: rate(view, settings.seconds)),
-                        ("direct", lambda direct=direct: rate(direct, settings.seconds)),
-                    ],
-                    settings.rounds,
+                results = paired(
+                    [("view", view), ("direct", direct)], settings.seconds, settings.rounds
                 )
                 rows.append(Row(label, results["view"], results["direct"], 0.9))
+                cpu = interleaved(
+                    [("view", lambda view=view: _cpu(view)), ("direct", lambda d=direct: _cpu(d))],
+                    settings.rounds,
+                )
+                cpu_notes.append(
+                    f"- {label}: view {statistics.median(cpu['view']):.1f} ms, "
+                    f"direct get {statistics.median(cpu['direct']):.1f} ms"
+                )
     finally:
         server.stop()
     print_table(
@@ -167,9 +183,15 @@ def run(settings: Settings) -> None:
             "session.get(key), payload read to the end in 1 MiB reads (decompress=False for "
             "the pass-through case; one read() of the whole object is slower)",
             "ratio: view downloads/s over direct get downloads/s",
-            f"{settings.rounds} interleaved rounds of {settings.seconds:g} s per side",
+            f"{settings.rounds} rounds of >= {settings.seconds:g} s per side, the two sides "
+            "taking turns download by download (benchmarks.support.paired)",
         ],
     )
+    print(
+        "\nreference, no goal: CPU time of this process per download "
+        f"(median of {settings.rounds} interleaved rounds of {CPU_DOWNLOADS} downloads)"
+    )
+    print("\n".join(cpu_notes))
 
 
 def main(argv: list[str] | None = None) -> int:
