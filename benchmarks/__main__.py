@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-ORDER = ("client_bench", "storage_bench", "server_bench", "keepalive_bench")
+ORDER = ("client_bench", "storage_bench", "view_bench", "server_bench", "keepalive_bench")
 
 
 def discover() -> list[str]:

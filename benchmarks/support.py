@@ -250,3 +250,31 @@ def print_table(
 
 def _num(value: float) -> str:
     return f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+def paired(
+    contenders: Sequence[tuple[str, Callable[[], object]]], seconds: float, rounds: int
+) -> dict[str, list[float]]:
+    """Operations per second of each contender per round, measured operation by operation.
+
+    Within a round the contenders take turns one operation at a time (A B, then B A, so
+    neither always goes first) until each has run for ``seconds``; a burst of load from
+    elsewhere then hits both sides of a round alike. For operations of a millisecond or
+    more on a shared machine, where whole-second turns (:func:`interleaved`) swing.
+    """
+    results: dict[str, list[float]] = {name: [] for name, _ in contenders}
+    for _ in range(rounds):
+        spent = {name: 0.0 for name, _ in contenders}
+        done = dict.fromkeys(spent, 0)
+        turn = 0
+        while min(spent.values()) < seconds:
+            order = contenders if turn % 2 == 0 else list(reversed(contenders))
+            for name, operation in order:
+                started = time.perf_counter()
+                operation()
+                spent[name] += time.perf_counter() - started
+                done[name] += 1
+            turn += 1
+        for name in results:
+            results[name].append(done[name] / spent[name])
+    return results

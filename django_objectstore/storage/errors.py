@@ -11,9 +11,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from types import TracebackType
 
 from django.core.exceptions import PermissionDenied
 from urllib3.exceptions import ReadTimeoutError
@@ -46,18 +47,41 @@ class StorageDescription:
     """Seconds; ``None`` when the transport has none (in-process stores)."""
 
 
-@contextmanager
 def translate_errors(
     operation: str, name: str, describe: Callable[[], StorageDescription]
-) -> Iterator[None]:
+) -> AbstractContextManager[None]:
     """Re-raise client exceptions from the block as the storage's exceptions.
 
     ``describe()`` is only called when something failed.
     """
-    try:
-        yield
-    except RequestError as exc:
-        raise _translate(exc, operation, name, describe()) from exc
+    return _Translating(operation, name, describe)
+
+
+class _Translating:
+    """What :func:`translate_errors` returns: a plain class rather than a generator
+    context manager (or an ABC), as every storage call and every read of a file enters
+    one."""
+
+    __slots__ = ("describe", "name", "operation")
+
+    def __init__(
+        self, operation: str, name: str, describe: Callable[[], StorageDescription]
+    ) -> None:
+        self.operation = operation
+        self.name = name
+        self.describe = describe
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, RequestError):
+            raise _translate(exc, self.operation, self.name, self.describe()) from exc
 
 
 def _translate(

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from importlib import import_module
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -59,7 +59,12 @@ from django_objectstore.storage.files import (
     check_mode,
     uncompressed_size,
 )
-from django_objectstore.storage.names import join_name, looks_scoped, split_name
+from django_objectstore.storage.names import (
+    check_relative_name,
+    join_name,
+    looks_scoped,
+    split_name,
+)
 from django_objectstore.storage.options import (
     DEFAULT_TIMEOUT_MS,
     MAX_URL_EXPIRY,
@@ -88,6 +93,10 @@ _SERVER_KEY_LENGTH = 36  # a UUID
 _CONTENT_KEY_LENGTH = 64  # a SHA-256 hex digest
 _CLASS_ATTRIBUTES = {"client": "client_name"}
 """Options whose class attribute has another name: ``client`` is the storage's Client."""
+_READ_WHOLE_UPLOAD = 64 * 1024
+"""Uploads up to this size are handed to the client as ``bytes``: it would read them into
+memory anyway (to compress in one shot or send in one write), and ``bytes`` spare it
+the file probing (seekable, tell, seek) that costs a small save more than its bytes."""
 
 
 class ObjectstoreStorage(Storage):
@@ -349,13 +358,20 @@ class ObjectstoreStorage(Storage):
 
         Django's naming loop would try alternative names, but the stored name does not
         depend on them (the key replaces the file name), so the loop could only end where
-        this starts: the name is valid and short enough, or no name ever will be.
+        this starts: the name is valid and short enough, or no name ever will be. Named
+        keys that may be overwritten are the same: a free name is returned at once, and
+        only a name over ``max_length`` goes through Django's loop (which shortens it).
         """
-        if self.key_mode == "name":
+        overwrite = self.key_mode == "name" and self.allow_overwrite
+        if self.key_mode == "name" and not overwrite:
             return super().get_available_name(name, max_length)
         name = str(name).replace("\\", "/")
         validate_file_name(posixpath.basename(name))
         self.scopes_and_key_for_save(name)  # SuspiciousFileOperation for forged names
+        if overwrite:
+            if self.is_name_available(name, max_length):
+                return name
+            return super().get_available_name(name, max_length)
         if not self.is_name_available(name, max_length):
             raise SuspiciousFileOperation(
                 f"the stored name for {name!r} would exceed max_length={max_length}: raise "
@@ -369,6 +385,20 @@ class ObjectstoreStorage(Storage):
         return super().get_alternative_name(file_root, file_ext)
 
     # -- Storage API ----------------------------------------------------------------------
+
+    def save(self, name: str | None, content: Any, max_length: int | None = None) -> str:
+        """Django's ``Storage.save``, step for step, with its three name checks done by
+        :func:`~.names.check_relative_name` (the same rules without pathlib)."""
+        if name is None:
+            name = content.name
+        if not hasattr(content, "chunks"):
+            content = File(content, name)
+        check_relative_name(name)
+        name = self.get_available_name(name, max_length=max_length)
+        check_relative_name(name)
+        name = self._save(name, content)
+        check_relative_name(name)
+        return name
 
     def _save(self, name: str, content: File[Any]) -> str:
         """Upload ``content`` under ``name``'s scope; returns the stored ``<scope>/<key>``.
@@ -390,8 +420,11 @@ class ObjectstoreStorage(Storage):
         ):
             content_type = declare_text_charset(content_type, content, upload.body)
             key = {"name": derived_key, "content": upload.sha256, "server": None}[self.key_mode]
+            body: bytes | BinaryIO = upload.body
+            if upload.size <= _READ_WHOLE_UPLOAD:
+                body = upload.body.read()
             stored_key = session.put(
-                upload.body,
+                body,
                 key=key,
                 compression=compression,  # type: ignore[arg-type]
                 content_type=content_type,
