@@ -10,16 +10,17 @@ local backends they take microseconds, less than handing them to another thread 
 (measured: a batch of keepalive heads ran twice as fast inline). Inserts and deletes,
 which wait for ``fsync``, run on the app's shared pool so their flushes overlap.
 
-Reads do not renew TTI deadlines one by one: a read whose renewal is due is held
-(:class:`Renewals`) and the renewals of the held reads are stored together with
-:meth:`Engine.touch_many`, one transaction on the tiered backend instead of one per
-read (a keepalive of 1,000 keys spent most of its time committing). The held parts go
-out after that commit, so a renewal that cannot be stored is still the read's own
-error part, as when each read renewed itself. Held reads are renewed before the batch
-ends, before any insert or delete is started (a write after a read of the same key
-sees the renewal first, as it did), before the same key is read again (the second
-read reports the renewed deadline, as it did), and when
-:data:`MAX_HELD_STREAMS` gets hold open objects (memory stays bounded).
+Reads do not renew TTI deadlines one by one. A read of a TTI object is held
+(:class:`Renewals`), and the renewals of the held reads are stored together by
+:meth:`Engine.touch_many` (which decides which are due: debounce, TTL objects untouched),
+one transaction on the tiered backend instead of one per read (measured:
+``objectstore_keepalive`` of 100,000 objects on an embedded store took 19 s of CPU with
+a commit per read, 12 s with one per batch). The held parts go out after that commit, so
+a renewal that cannot be stored still fails its own read's part, as before. Held reads
+are renewed when the batch ends, before an insert or delete starts (a write after a read
+of the same key sees the renewal first), before the same key is read again (the second
+read reports the renewed deadline), and once :data:`MAX_HELD_STREAMS` held gets keep
+objects open (memory stays bounded).
 
 A found ``get`` is answered by a :class:`StreamedPart`: its headers, then the stored
 bytes chunk by chunk straight from the open object, so the server's memory does not
@@ -51,6 +52,7 @@ from django_objectstore.server.protocol.metadata_headers import (
 from django_objectstore.server.protocol.routing import Route
 from django_objectstore.wire import formdata
 from django_objectstore.wire import headers as h
+from django_objectstore.wire.expiration import TimeToIdle
 
 MAX_OPERATIONS = 1000
 MAX_INSERT_BYTES = 1024 * 1024
@@ -97,8 +99,13 @@ def status_line(status: int) -> str:
     return f"{status} {_REASONS.get(status, '')}".strip()
 
 
+_ASCII_ESCAPES = {code: f"%{code:02X}" for code in range(128) if not chr(code).isalnum()}
+
+
 def encode_key(key: str) -> str:
     """Percent-encode every byte that is not an ASCII letter or digit (``a-b`` -> ``a%2Db``)."""
+    if key.isascii():
+        return key.translate(_ASCII_ESCAPES)  # one C call: batch responses echo every key
     return "".join(
         chr(byte) if chr(byte).isascii() and chr(byte).isalnum() else f"%{byte:02X}"
         for byte in key.encode("utf-8")
@@ -387,8 +394,8 @@ class _Batch:
             part, metadata = run_read(self.engine, op, self.now, self.boundary)
         except Exception as error:
             return _failure_part(self.boundary, op.index, error)
-        if metadata is None or self.engine.renewal(metadata, self.now) is None:
-            return part
+        if metadata is None or not isinstance(metadata.expiration, TimeToIdle):
+            return part  # only TTI objects renew; touch_many decides which are due
         renewals.hold(op, part, metadata)
         return None
 
