@@ -120,7 +120,9 @@ def test_dry_run_lists_exactly_the_unreferenced_objects(root: Path, project: Pro
     out, _ = run(older_than="0s", verbosity=2, report=str(report))
     lines = [line for line in out.splitlines() if ": would delete (" in line]
     assert {line.split(": would delete (")[0] for line in lines} == lost
-    assert f": would delete (usecase {USECASE}, 4 bytes)" in lines[0]
+    sizes = {line.rsplit(", ", 1)[1] for line in lines}
+    assert sizes == {"4 bytes)", "9 bytes)"}
+    assert all(f": would delete (usecase {USECASE}, " in line for line in lines)
     assert "listed 4, referenced 2, too new 0, orphaned 2 (" in out
     assert "dry run" in out
     assert stored(root) == {kept, note, *lost}  # nothing deleted
@@ -200,6 +202,13 @@ def test_an_http_store_is_refused(project: Project) -> None:
         run()
     assert NO_LIST_MESSAGE in str(error.value)
     assert "storage 'attachments' (http://127.0.0.1:9)" in str(error.value)
+
+
+def test_a_memory_store_and_unknown_aliases_are_refused(project: Project) -> None:
+    with configured("memory://orphans"), pytest.raises(CommandError, match="nothing to list"):
+        run()
+    with pytest.raises(CommandError, match="no objectstore storage 'nope' in STORAGES"):
+        run(storage=["nope"])
 
 
 def test_root_lists_a_servers_directory_for_an_http_store(root: Path, project: Project) -> None:
