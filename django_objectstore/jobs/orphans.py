@@ -25,6 +25,7 @@ Safety, since deleting is forever:
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -167,7 +168,7 @@ def find_stores(
             f"known: {', '.join(known) or 'none'}"
         )
     grouped: dict[tuple[Path, str], list[str]] = {}
-    for alias in aliases or known:
+    for alias in dict.fromkeys(aliases or known):
         storage = objectstore_storage(alias)
         if root is not None:
             directory = Path(os.path.abspath(root))
@@ -205,6 +206,8 @@ def open_store(store: Store) -> TieredBackend:
         return TieredBackend(store.root)
     except OldFormatError as error:
         raise OrphansError(str(error)) from None
+    except (OSError, sqlite3.Error) as error:  # not writable by this user, a broken file
+        raise OrphansError(f"cannot open the objectstore in {store.root}: {error}") from None
 
 
 def _sources_of(usecase: str) -> list[FieldSource[ObjectstoreFileField]]:
