@@ -10,6 +10,18 @@ local backends they take microseconds, less than handing them to another thread 
 (measured: a batch of keepalive heads ran twice as fast inline). Inserts and deletes,
 which wait for ``fsync``, run on the app's shared pool so their flushes overlap.
 
+Reads do not renew TTI deadlines one by one. A read of a TTI object is held
+(:class:`Renewals`), and the renewals of the held reads are stored together by
+:meth:`Engine.touch_many` (which decides which are due: debounce, TTL objects untouched),
+one transaction on the tiered backend instead of one per read (measured:
+``objectstore_keepalive`` of 100,000 objects on an embedded store took 19 s of CPU with
+a commit per read, 12 s with one per batch). The held parts go out after that commit, so
+a renewal that cannot be stored still fails its own read's part, as before. Held reads
+are renewed when the batch ends, before an insert or delete starts (a write after a read
+of the same key sees the renewal first), before the same key is read again (the second
+read reports the renewed deadline), and once :data:`MAX_HELD_STREAMS` held gets keep
+objects open (memory stays bounded).
+
 A found ``get`` is answered by a :class:`StreamedPart`: its headers, then the stored
 bytes chunk by chunk straight from the open object, so the server's memory does not
 grow with the object's size (the real server buffers whole objects here).
@@ -19,7 +31,8 @@ from __future__ import annotations
 
 import queue
 import uuid
-from collections.abc import Generator, Iterator
+from collections import deque
+from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import Executor
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -39,11 +52,14 @@ from django_objectstore.server.protocol.metadata_headers import (
 from django_objectstore.server.protocol.routing import Route
 from django_objectstore.wire import formdata
 from django_objectstore.wire import headers as h
+from django_objectstore.wire.expiration import TimeToIdle
 
 MAX_OPERATIONS = 1000
 MAX_INSERT_BYTES = 1024 * 1024
 MAX_IN_FLIGHT = 16
 """Operations parsed but not yet written to the response."""
+MAX_HELD_STREAMS = MAX_IN_FLIGHT
+"""Found gets (each holding an open object) held for a renewal before it is stored."""
 _INLINE_KINDS = frozenset({"get", "head"})
 """Operations run in the request's thread rather than on the shared pool."""
 
@@ -83,8 +99,13 @@ def status_line(status: int) -> str:
     return f"{status} {_REASONS.get(status, '')}".strip()
 
 
+_ASCII_ESCAPES = {code: f"%{code:02X}" for code in range(128) if not chr(code).isalnum()}
+
+
 def encode_key(key: str) -> str:
     """Percent-encode every byte that is not an ASCII letter or digit (``a-b`` -> ``a%2Db``)."""
+    if key.isascii():
+        return key.translate(_ASCII_ESCAPES)  # one C call: batch responses echo every key
     return "".join(
         chr(byte) if chr(byte).isascii() and chr(byte).isalnum() else f"%{byte:02X}"
         for byte in key.encode("utf-8")
@@ -224,26 +245,90 @@ PartOut = bytes | StreamedPart
 """An encoded response part, or one that streams its body."""
 
 
-def execute(engine: Engine, op: Operation, now: datetime, boundary: str) -> PartOut:
-    """Run one checked operation and encode its response part."""
+def run_write(engine: Engine, op: Operation, now: datetime, boundary: str) -> bytes:
+    """Run an insert or a delete and encode its response part."""
     if op.kind == "insert":
         engine.insert(op.location, op.metadata, BytesBody(op.payload), now)
         return _part(boundary, op, 201)
-    if op.kind == "delete":
-        engine.delete(op.location)
-        return _part(boundary, op, 204)
-    found = engine.read(op.location, now)
+    engine.delete(op.location)
+    return _part(boundary, op, 204)
+
+
+def run_read(
+    engine: Engine, op: Operation, now: datetime, boundary: str
+) -> tuple[PartOut, ObjectMetadata | None]:
+    """Run a get or head without renewing; its part and the metadata read, if found."""
+    found = engine.read(op.location, now, touch=False)
     if found is None:
-        return _part(boundary, op, 404)
+        return _part(boundary, op, 404), None
     try:
         headers = _object_headers(found.metadata, found.size)
         if op.kind == "head":
             found.close()
-            return _part(boundary, op, 204, headers)
-        return StreamedPart(formdata.encode_part_head(boundary, _headers(op, 200, headers)), found)
+            return _part(boundary, op, 204, headers), found.metadata
+        head = formdata.encode_part_head(boundary, _headers(op, 200, headers))
+        return StreamedPart(head, found), found.metadata
     except BaseException:
         found.close()
         raise
+
+
+def _failure_part(boundary: str, index: int, error: Exception) -> bytes:
+    if not isinstance(error, ProtocolError):
+        error = ProtocolError(500, f"service error: {error}")
+    return _error_part(boundary, index, error)
+
+
+def _close_unsent(parts: Iterable[PartOut]) -> None:
+    for part in parts:
+        if isinstance(part, StreamedPart):
+            part.close()
+
+
+class Renewals:
+    """Answered reads of one batch whose TTI renewals are due, not yet stored.
+
+    :meth:`hold` keeps a read's part; :meth:`flush` stores every held renewal in one
+    :meth:`Engine.touch_many` call and returns the held parts to send, or, when the
+    renewals could not be stored, an error part for each of those reads.
+    """
+
+    def __init__(self, engine: Engine, now: datetime, boundary: str) -> None:
+        self.engine = engine
+        self.now = now
+        self.boundary = boundary
+        self._reads: dict[ObjectLocation, ObjectMetadata] = {}
+        self._parts: list[tuple[int, PartOut]] = []
+        self._streams = 0
+
+    def __contains__(self, location: ObjectLocation) -> bool:
+        return location in self._reads
+
+    @property
+    def full(self) -> bool:
+        """Enough open objects are held: flush before the next read."""
+        return self._streams >= MAX_HELD_STREAMS
+
+    def hold(self, op: Operation, part: PartOut, metadata: ObjectMetadata) -> None:
+        self._reads[op.location] = metadata
+        self._parts.append((op.index, part))
+        self._streams += isinstance(part, StreamedPart)
+
+    def flush(self) -> list[PartOut]:
+        """Store the held renewals; the parts to send in their place."""
+        if not self._parts:
+            return []
+        reads, parts = list(self._reads.items()), self._parts
+        self._reads, self._parts, self._streams = {}, [], 0
+        try:
+            self.engine.touch_many(reads, self.now)
+        except Exception as error:
+            _close_unsent(part for _, part in parts)
+            return [_failure_part(self.boundary, index, error) for index, _ in parts]
+        except BaseException:
+            _close_unsent(part for _, part in parts)
+            raise
+        return [part for _, part in parts]
 
 
 class _Batch:
@@ -297,17 +382,28 @@ class _Batch:
             index += 1
 
     def run(self, op: Operation, results: queue.SimpleQueue[PartOut]) -> None:
+        """Run an insert or a delete (on the shared pool) and queue its part."""
         try:
-            results.put(execute(self.engine, op, self.now, self.boundary))
-        except ProtocolError as error:
-            results.put(_error_part(self.boundary, op.index, error))
+            results.put(run_write(self.engine, op, self.now, self.boundary))
         except Exception as error:
-            failure = ProtocolError(500, f"service error: {error}")
-            results.put(_error_part(self.boundary, op.index, failure))
+            results.put(_failure_part(self.boundary, op.index, error))
+
+    def read(self, op: Operation, renewals: Renewals) -> PartOut | None:
+        """Run a get or head; its part, or ``None`` when it waits in ``renewals``."""
+        try:
+            part, metadata = run_read(self.engine, op, self.now, self.boundary)
+        except Exception as error:
+            return _failure_part(self.boundary, op.index, error)
+        if metadata is None or not isinstance(metadata.expiration, TimeToIdle):
+            return part  # only TTI objects renew; touch_many decides which are due
+        renewals.hold(op, part, metadata)
+        return None
 
     def stream(self) -> Iterator[bytes]:
         """Response parts in completion order, then the closing delimiter."""
         results: queue.SimpleQueue[PartOut] = queue.SimpleQueue()
+        renewals = Renewals(self.engine, self.now, self.boundary)
+        outbox: deque[PartOut] = deque()  # parts ready to send, in order
         pending = 0
         exhausted = False
         executor = self.workers
@@ -316,33 +412,46 @@ class _Batch:
             while True:
                 while pending and not results.empty():
                     pending -= 1
-                    yield from _chunks(results.get())
+                    outbox.append(results.get())
+                yield from _drain(outbox)
                 if not exhausted and pending < MAX_IN_FLIGHT:
                     item = next(operations, None)
                     if item is None:
                         exhausted = True
+                        outbox.extend(renewals.flush())
                     elif isinstance(item, bytes):
-                        yield item
+                        outbox.append(item)
+                    elif item.kind in _INLINE_KINDS:
+                        if item.location in renewals or renewals.full:
+                            outbox.extend(renewals.flush())
+                        answered = self.read(item, renewals)
+                        if answered is not None:
+                            outbox.append(answered)
                     else:
+                        outbox.extend(renewals.flush())
                         pending += 1
-                        if item.kind in _INLINE_KINDS:
-                            self.run(item, results)
-                        else:
-                            executor.submit(self.run, item, results)
+                        executor.submit(self.run, item, results)
                     continue
                 if not pending:
                     break
                 pending -= 1
-                yield from _chunks(results.get())
+                outbox.append(results.get())
+            yield from _drain(outbox)
             yield formdata.closing_delimiter(self.boundary)
         finally:
             # Operations already handed to the shared pool still run to completion;
-            # gets answered but not sent (the client went away) release their objects.
+            # reads answered but not sent (the client went away) are still renewed, and
+            # gets among them release their objects.
             operations.close()
+            outbox.extend(renewals.flush())
             while not results.empty():
-                unsent = results.get()
-                if isinstance(unsent, StreamedPart):
-                    unsent.close()
+                outbox.append(results.get())
+            _close_unsent(outbox)
+
+
+def _drain(outbox: deque[PartOut]) -> Iterator[bytes]:
+    while outbox:
+        yield from _chunks(outbox.popleft())
 
 
 def _chunks(part: PartOut) -> Iterator[bytes]:
