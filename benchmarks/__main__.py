@@ -1,7 +1,9 @@
 """``python -m benchmarks [--quick] [--only NAME]``: every benchmark, one table per goal.
 
 The goals are those of issue 12 (client vs the official client, large transfers vs
-zstd's one-core limit, client memory, storage overhead); ``server_bench`` and
+zstd's one-core limit, client memory, storage overhead) and of issue 11 (``engine_bench``:
+the embedded engine against ``FileSystemStorage``; ``engine_server_bench``: the engine
+behind the HTTP server against null apps, workers, large objects); ``server_bench`` and
 ``keepalive_bench`` print reference tables without goals. ``--quick`` runs everything
 with short rounds and small objects in well under a minute: it proves the benchmarks
 still run (what CI checks) and asserts nothing about time.
@@ -15,7 +17,14 @@ import sys
 import time
 from pathlib import Path
 
-ORDER = ("client_bench", "storage_bench", "server_bench", "keepalive_bench")
+ORDER = (
+    "client_bench",
+    "storage_bench",
+    "server_bench",
+    "keepalive_bench",
+    "engine_bench",
+    "engine_server_bench",
+)
 
 
 def discover() -> list[str]:
