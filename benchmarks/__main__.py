@@ -1,8 +1,12 @@
 """``python -m benchmarks [--quick] [--only NAME]``: every benchmark, one table per goal.
 
-The goals are those of issue 12 (client vs the official client, large transfers vs
-zstd's one-core limit, client memory, storage overhead); ``server_bench`` and
-``keepalive_bench`` print reference tables without goals. ``--quick`` runs everything
+The goals: the client against the official client, large transfers against zstd's
+one-core limit, client memory, the storage's and the download view's overhead over the
+raw client (``client_bench``, ``storage_bench``, ``view_bench``); the embedded engine
+against ``FileSystemStorage`` (``engine_bench``); the engine behind the HTTP server
+against null apps, with workers and with large objects (``engine_server_bench``);
+``server_bench`` and ``keepalive_bench`` compare the server with null apps and time
+keepalive. ``--quick`` runs everything
 with short rounds and small objects in well under a minute: it proves the benchmarks
 still run (what CI checks) and asserts nothing about time.
 """
@@ -15,7 +19,15 @@ import sys
 import time
 from pathlib import Path
 
-ORDER = ("client_bench", "storage_bench", "view_bench", "server_bench", "keepalive_bench")
+ORDER = (
+    "client_bench",
+    "storage_bench",
+    "view_bench",
+    "server_bench",
+    "keepalive_bench",
+    "engine_bench",
+    "engine_server_bench",
+)
 
 
 def discover() -> list[str]:

@@ -11,7 +11,7 @@ contenders, measured in the same interleaved rounds:
 - the previous one-file-per-object engine (``--old-engine COMMIT``, loaded from git;
   skipped when git or the commit is not available), ``fsync`` off and on.
 
-Goals (issue 11): >= 0.5x ``FileSystemStorage`` with ``fsync`` off, >= 0.8x
+Goals: >= 0.5x ``FileSystemStorage`` with ``fsync`` off, >= 0.8x
 ``FileSystemStorage`` + ``fsync`` with ``fsync`` on.
 
 ``python -m benchmarks.engine_bench [--quick] [--old-engine a5d1c17]``

@@ -6,7 +6,7 @@ read really renews a deadline and writes metadata) and the rows (``bulk_create``
 temporary SQLite database); a fresh process then runs ``manage.py objectstore_keepalive``
 and reports its wall time, the CPU time it used (all threads; on a busy machine the wall
 time follows the load, the CPU time much less) and its peak RSS. Memory should stay flat
-in the number of rows. Goal (issue 11): 100,000 rows in less than 10 s.
+in the number of rows. Goal: 100,000 rows in less than 10 s.
 
 ``python -m benchmarks.keepalive_bench [--rows 10000 100000] [--scopes 100]``
 """

@@ -4,6 +4,10 @@ PUT/POST read and discard the body, then answer a small JSON body; GET answers
 ``?size=N`` bytes streamed in 64 KiB chunks. Run ``python -m benchmarks.null_app`` and
 read the ``listening on`` line for its URL.
 
+``--durable PATH`` makes it a "durable null" app: each PUT/POST body is appended to the
+file ``PATH`` and ``fdatasync``-ed before the answer, the least a server can do to keep
+what it acknowledged (the baseline of the filesystem engine with ``fsync`` on).
+
 ``--core`` serves the same behaviour as a protocol core behind the server's own ASGI
 adapter and runner instead, which separates the adapter's cost from the engine's.
 
@@ -15,6 +19,7 @@ servers run the standard asyncio event loop, as the objectstore runner does.
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
@@ -57,6 +62,39 @@ async def app(
         await send({"type": "http.response.body", "body": chunk, "more_body": remaining > 0})
     if size == 0:
         await send({"type": "http.response.body", "body": b""})
+
+
+def durable_app(path: str) -> Callable[..., Awaitable[None]]:
+    """The null app, but each PUT/POST body is appended to ``path`` and fdatasync-ed.
+
+    The write and the sync run on the event loop: with one client connection nothing
+    waits behind them, and a thread hop would only add to the baseline's cost.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+
+    async def durable(
+        scope: Message,
+        receive: Callable[[], Awaitable[Message]],
+        send: Callable[[Message], Awaitable[None]],
+    ) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("PUT", "POST"):
+            await app(scope, receive, send)
+            return
+        chunks = []
+        more = True
+        while more:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = memoryview(b"".join(chunks))
+        while body:
+            body = body[os.write(fd, body) :]
+        os.fdatasync(fd)
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"11")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": KEY_BODY})
+
+    return durable
 
 
 class NullCore:
@@ -130,8 +168,11 @@ def main() -> int:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", 0))
     sock.listen(2048)
+    target: Callable[..., Awaitable[None]] = app
+    if "--durable" in sys.argv[1:]:
+        target = durable_app(sys.argv[sys.argv.index("--durable") + 1])
     config = uvicorn.Config(
-        app,
+        target,
         http="httptools",
         loop="asyncio",
         lifespan="off",

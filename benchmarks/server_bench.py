@@ -504,7 +504,7 @@ def print_hot(results: dict[str, list[float]]) -> None:
     notes = [
         f"machine: {machine()}",
         f"each round runs every contender in {SLICES} slices, the order rotating",
-        "goals: 70% of the null app (issue 11); chunked no slower than content-length;"
+        "goals: 70% of the null app; chunked no slower than content-length;"
         " granian counts as a clear win above 1.10x",
     ]
     print_goals(
