@@ -259,10 +259,10 @@ def run_read(
 ) -> tuple[PartOut, ObjectMetadata | None]:
     """Run a get or head without renewing; its part and the metadata read, if found."""
     if op.kind == "head":
-        head = engine.read_head(op.location, now)
-        if head is None:
+        meta = engine.read_head(op.location, now)
+        if meta is None:
             return _part(boundary, op, 404), None
-        return _part(boundary, op, 204, _object_headers(head.metadata, head.size)), head.metadata
+        return _part(boundary, op, 204, _object_headers(meta.metadata, meta.size)), meta.metadata
     found = engine.read(op.location, now, touch=False)
     if found is None:
         return _part(boundary, op, 404), None
