@@ -97,6 +97,7 @@ def decode_text(data: bytes) -> str:
     return data.decode("utf-8", "surrogatepass")
 
 
+@functools.lru_cache(maxsize=1024)  # the few scopes a request or a batch names
 def encode_scopes(scopes: Scopes) -> str:
     return json.dumps([list(pair) for pair in scopes], separators=(",", ":"))
 
