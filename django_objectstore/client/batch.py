@@ -141,7 +141,14 @@ class _Runner:
         self.in_flight = 0
 
     def run(self, operations: Iterator[Operation]) -> Iterator[OperationResult]:
-        pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="objectstore-batch")
+        # One request at a time runs in the caller's thread: a thread per run would cost
+        # more than it overlaps (nothing does), and an in-process store would open a new
+        # database connection for each new thread.
+        pool = (
+            ThreadPoolExecutor(self.concurrency, thread_name_prefix="objectstore-batch")
+            if self.concurrency > 1
+            else None
+        )
         # Invariant while a chunk is being filled: at most ``concurrency - 1`` units of
         # work are in flight, so the chunk has a slot and the operations taken from the
         # input but not yet answered stay below ``concurrency * max_operations``.
@@ -178,7 +185,8 @@ class _Runner:
                 self._submit(pool, self._batch_request, chunk)
             yield from self._wait(0)
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
 
     def _classify(self, operation: Operation) -> int | None:
         """Estimated batch bytes, or ``None`` for a put that must go alone."""
@@ -187,7 +195,7 @@ class _Runner:
             return batch_estimate(self.channel, operation)
         return 0
 
-    def _submit(self, pool: ThreadPoolExecutor, fn: object, *args: object) -> None:
+    def _submit(self, pool: ThreadPoolExecutor | None, fn: object, *args: object) -> None:
         def work() -> None:
             try:
                 fn(*args)  # type: ignore[operator]
@@ -195,7 +203,10 @@ class _Runner:
                 self.results.put(_DONE)
 
         self.in_flight += 1
-        pool.submit(work)
+        if pool is None:
+            work()  # concurrency 1: the caller waits for it before going on anyway
+        else:
+            pool.submit(work)
 
     def _wait(self, limit: int) -> Iterator[OperationResult]:
         """Yield results until at most ``limit`` units of work are in flight."""

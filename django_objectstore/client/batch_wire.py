@@ -196,7 +196,7 @@ def result_from_part(
         pass
     else:
         result.found = True
-        if isinstance(operation, Get | Head | Keepalive):
+        if isinstance(operation, Get | Head):  # a keepalive reports only ``found``
             result.metadata = Metadata.from_headers(headers)
         if isinstance(operation, Get):
             result.payload = _get_payload(operation, result, body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -78,6 +79,7 @@ class Metadata:
         return meta
 
 
+@functools.lru_cache(maxsize=256)  # a handful of distinct policies, one per response
 def _parse_policy(value: str) -> ExpirationPolicy | None:
     kind, sep, text = value.partition(":")
     if not sep or kind not in ("ttl", "tti"):

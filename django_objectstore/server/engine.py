@@ -8,6 +8,7 @@ behave the same everywhere. Backends only store what the engine hands them.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from typing import Literal
 from django_objectstore.server.backends.base import Backend
 from django_objectstore.server.backends.records import (
     DeadlineRenewal,
+    ObjectHead,
     ObjectLocation,
     ObjectMetadata,
     StoredObject,
@@ -91,6 +93,16 @@ def add_deadline(start: datetime, delta: timedelta) -> datetime | None:
     except OverflowError:
         return None
     return deadline if deadline <= MAX_TIMESTAMP else None
+
+
+@functools.lru_cache(maxsize=256)
+def _renewal_due(now: datetime, tti: timedelta) -> tuple[datetime, timedelta] | None:
+    """The deadline a TTI read at ``now`` renews to and the debounce before it is due;
+    ``None`` past 9999-12-31. Cached: a batch's reads share ``now`` and their policy."""
+    renewed = add_deadline(now, tti)
+    if renewed is None:
+        return None
+    return renewed, min(tti / 4, MAX_DEBOUNCE)
 
 
 def is_expired(metadata: ObjectMetadata, now: datetime) -> bool:
@@ -195,6 +207,14 @@ class Engine:
             self.touch(location, found.metadata, now)
         return found
 
+    def read_head(self, location: ObjectLocation, now: datetime) -> ObjectHead | None:
+        """The live object's metadata and size, without its payload, and no renewal:
+        ``None`` when absent or expired. Renew with :meth:`touch` or :meth:`touch_many`."""
+        found = self.backend.head(location)
+        if found is None or is_expired(found.metadata, now):
+            return None
+        return found
+
     def touch(self, location: ObjectLocation, metadata: ObjectMetadata, now: datetime) -> None:
         """Renew a TTI deadline read at ``now`` (protocol.md §5.3).
 
@@ -230,10 +250,10 @@ class Engine:
         policy = metadata.expiration
         if not isinstance(policy, TimeToIdle) or metadata.time_expires is None:
             return None
-        renewed = add_deadline(now, policy.delta)
-        if renewed is None:
+        due = _renewal_due(now, policy.delta)
+        if due is None:
             return None
-        debounce = min(policy.delta / 4, MAX_DEBOUNCE)
+        renewed, debounce = due
         if renewed - metadata.time_expires <= debounce:
             return None
 
@@ -244,7 +264,7 @@ class Engine:
                 return None
             return dataclasses.replace(current, time_expires=renewed)
 
-        return DeadlineRenewal(update)
+        return DeadlineRenewal(update, deadline=renewed, not_before=now)
 
     def delete(self, location: ObjectLocation) -> None:
         """Remove the object; missing or expired objects are fine."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeAlias
@@ -30,6 +31,7 @@ class TimeToIdle:
 ExpirationPolicy: TypeAlias = TimeToLive | TimeToIdle
 
 
+@functools.lru_cache(maxsize=256)  # a handful of policies, formatted for every response
 def format_expiration(policy: ExpirationPolicy | None) -> str:
     """``ttl:30d``, ``tti:1h``, or ``manual`` for no policy."""
     if policy is None:

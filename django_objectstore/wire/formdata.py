@@ -16,6 +16,7 @@ to its 400 answers, the client to its request errors.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -47,7 +48,10 @@ MAX_HEADER_BYTES = 64 * 1024
 PART_END = b"\r\n"
 """What follows a part's body."""
 _WHITESPACE = b" \t"
-_FORBIDDEN_IN_HEADERS = ("\r", "\n", "\0")
+_ASCII_SPACE = " \t\n\r\x0b\x0c"
+"""What ``bytes.strip()`` strips; ``str.strip()`` would strip more (``\\x85``, ``\\xa0``)."""
+_INVALID_NAMES = re.compile("[:\r\n\0]")
+_INVALID_VALUES = re.compile("[\r\n\0]")
 
 
 class FormDataError(ValueError):
@@ -91,13 +95,18 @@ def encode_part_head(boundary: str, headers: Iterable[tuple[str, str]]) -> bytes
     ``ValueError`` for a header that would break the framing (CR, LF, NUL, or ``:`` in
     a name), before anything is sent.
     """
-    lines = [f"--{boundary}\r\n".encode("ascii")]
-    for name, value in headers:
-        if ":" in name or any(c in name or c in value for c in _FORBIDDEN_IN_HEADERS):
-            raise ValueError(f"invalid part header {name!r}: {value!r}")
-        lines.append(f"{name}: {value}\r\n".encode("latin-1"))
-    lines.append(b"\r\n")
-    return b"".join(lines)
+    pairs = headers if isinstance(headers, list | tuple) else list(headers)
+    # One check of all names and one of all values (joined by a space, which both
+    # allow) instead of one per header; the offending header is found only on failure.
+    names = " ".join([name for name, _ in pairs])
+    values = " ".join([value for _, value in pairs])
+    if _INVALID_NAMES.search(names) or _INVALID_VALUES.search(values):
+        for name, value in pairs:
+            if _INVALID_NAMES.search(name) or _INVALID_VALUES.search(value):
+                raise ValueError(f"invalid part header {name!r}: {value!r}")
+    boundary.encode("ascii")  # a non-ASCII boundary is an error, as before
+    lines = [f"{name}: {value}\r\n" for name, value in pairs]
+    return "".join([f"--{boundary}\r\n", *lines, "\r\n"]).encode("latin-1")
 
 
 def encode_part(boundary: str, headers: Iterable[tuple[str, str]], body: bytes = b"") -> bytes:
@@ -130,13 +139,15 @@ def encode_form_data(
 
 def _parse_headers(block: bytes) -> Headers:
     items = []
-    for line in block.split(b"\r\n"):
+    # Latin-1 maps each byte to one character: decoding the block once is decoding
+    # every name and value.
+    for line in block.decode("latin-1").split("\r\n"):
         if not line:
             continue
-        name, sep, value = line.partition(b":")
-        if not sep or not name.strip() or name != name.strip():
-            raise FormDataError(f"malformed part header line {line[:80]!r}")
-        items.append((name.decode("latin-1"), value.strip(_WHITESPACE).decode("latin-1")))
+        name, sep, value = line.partition(":")
+        if not sep or not name or name != name.strip(_ASCII_SPACE):
+            raise FormDataError(f"malformed part header line {line[:80].encode('latin-1')!r}")
+        items.append((name, value.strip(" \t")))
     return Headers(items)
 
 
@@ -192,8 +203,11 @@ class FormDataReader:
     def __init__(self, body: Readable, boundary: str, *, chunk_size: int = READ_CHUNK) -> None:
         self._body = body
         self._chunk_size = chunk_size
+        # Unread bytes are ``_buffer[_pos:]``: consuming moves ``_pos`` instead of
+        # copying the rest of the buffer; a read from the body drops what was consumed.
         # A leading CRLF lets the first delimiter match like every other one.
-        self._buffer = bytearray(b"\r\n")
+        self._buffer = b"\r\n"
+        self._pos = 0
         self._delimiter = b"\r\n--" + boundary.encode("ascii")
         self._eof = False
         self._done = False
@@ -211,36 +225,36 @@ class FormDataReader:
         if not chunk:
             self._eof = True
             return False
-        self._buffer += chunk
+        self._buffer = self._buffer[self._pos :] + chunk
+        self._pos = 0
         return True
 
     def read_body(self, n: int) -> bytes:
         """Bytes of the current part up to the next delimiter (which stays buffered)."""
         keep = len(self._delimiter) - 1
         while True:
-            end = self._buffer.find(self._delimiter)
-            available = end if end >= 0 else len(self._buffer) - keep
+            pos = self._pos
+            end = self._buffer.find(self._delimiter, pos)
+            available = (end if end >= 0 else len(self._buffer) - keep) - pos
             if available > 0:
                 size = min(n, available)
-                chunk = bytes(self._buffer[:size])
-                del self._buffer[:size]
-                return chunk
-            if end == 0:
+                self._pos = pos + size
+                return self._buffer[pos : pos + size]
+            if end == pos:
                 return b""
             if not self._fill():
                 raise FormDataError("truncated body: it ended inside a part")
 
     def _skip_preamble(self) -> None:
         keep = len(self._delimiter) - 1
-        while (found := self._buffer.find(self._delimiter)) < 0:
-            if len(self._buffer) > keep:
-                del self._buffer[: len(self._buffer) - keep]
+        while (found := self._buffer.find(self._delimiter, self._pos)) < 0:
+            self._pos = max(self._pos, len(self._buffer) - keep)
             if not self._fill():
                 raise FormDataError("no multipart delimiter found in the body")
-        del self._buffer[:found]
+        self._pos = found
 
     def _need(self, n: int) -> None:
-        while len(self._buffer) < n:
+        while len(self._buffer) - self._pos < n:
             if not self._fill():
                 raise FormDataError("truncated body: it ended inside a delimiter or headers")
 
@@ -254,20 +268,20 @@ class FormDataReader:
         if not self._started:
             self._started = True
             self._skip_preamble()
-        # The buffer now starts with the delimiter.
+        # The unread bytes now start with the delimiter.
         self._need(len(self._delimiter) + 2)
-        del self._buffer[: len(self._delimiter)]
-        if self._buffer[:2] == b"--":
+        self._pos += len(self._delimiter)
+        if self._buffer.startswith(b"--", self._pos):
             self._done = True
             return None
         while True:  # transport padding, then the CRLF ending the delimiter line
             self._need(2)
-            if self._buffer[0] in _WHITESPACE:
-                del self._buffer[:1]
+            if self._buffer[self._pos] in _WHITESPACE:
+                self._pos += 1
                 continue
-            if self._buffer[:2] != b"\r\n":
+            if not self._buffer.startswith(b"\r\n", self._pos):
                 raise FormDataError("malformed multipart delimiter line")
-            del self._buffer[:2]
+            self._pos += 2
             break
         headers = self._read_header_block()
         self._current = FormPart(self, headers)
@@ -275,18 +289,18 @@ class FormDataReader:
 
     def _read_header_block(self) -> Headers:
         self._need(2)
-        if self._buffer[:2] == b"\r\n":  # a part without headers
-            del self._buffer[:2]
+        if self._buffer.startswith(b"\r\n", self._pos):  # a part without headers
+            self._pos += 2
             return Headers()
-        while (end := self._buffer.find(b"\r\n\r\n")) < 0:
-            if len(self._buffer) > MAX_HEADER_BYTES:
+        while (end := self._buffer.find(b"\r\n\r\n", self._pos)) < 0:
+            if len(self._buffer) - self._pos > MAX_HEADER_BYTES:
                 raise FormDataError(f"part headers exceed {MAX_HEADER_BYTES} bytes")
             if not self._fill():
                 raise FormDataError("truncated body: it ended inside part headers")
-        if end > MAX_HEADER_BYTES:
+        if end - self._pos > MAX_HEADER_BYTES:
             raise FormDataError(f"part headers exceed {MAX_HEADER_BYTES} bytes")
-        block = bytes(self._buffer[:end])
-        del self._buffer[: end + 4]
+        block = self._buffer[self._pos : end]
+        self._pos = end + 4
         return _parse_headers(block)
 
 

@@ -351,3 +351,26 @@ def test_batch_errors_name_operation_usecase_scope_key_and_server(
     message = str(result.error)
     assert f"delete of {objectstore_usecase}/org=9/gone" in message
     assert str(objectstore_auth_server) in message
+
+
+def test_keepalive_reports_found_without_metadata(session: Session) -> None:
+    session.put(b"present", key="present")
+    (result,) = run_batch(session, [Keepalive("present")])
+    assert result.found and result.metadata is None
+
+
+def test_one_request_at_a_time_runs_in_the_callers_thread(session: Session) -> None:
+    import threading
+
+    threads: set[int] = set()
+    send = session.channel.send
+
+    def recording_send(*args: object, **kwargs: object) -> object:
+        threads.add(threading.get_ident())
+        return send(*args, **kwargs)  # type: ignore[arg-type]
+
+    session.channel.send = recording_send  # type: ignore[method-assign]
+    operations = (Keepalive(f"key-{i}") for i in range(30))
+    results = list(run_batch(session, operations, concurrency=1, max_operations=10))
+    assert len(results) == 30 and all(r.ok for r in results)
+    assert threads == {threading.get_ident()}

@@ -19,6 +19,7 @@ from django_objectstore.server.backends.base import Backend
 from django_objectstore.server.backends.memory import MemoryBackend
 from django_objectstore.server.backends.records import (
     DeadlineRenewal,
+    ObjectHead,
     ObjectLocation,
     ObjectMetadata,
     StoredObject,
@@ -66,6 +67,9 @@ class RecordingBackend:
 
     def get(self, location: ObjectLocation) -> StoredObject | None:
         return self.inner.get(location)
+
+    def head(self, location: ObjectLocation) -> ObjectHead | None:
+        return self.inner.head(location)
 
     def update_metadata(
         self,

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from django_objectstore.server.backends.records import (
     DeadlineRenewal,
+    ObjectHead,
     ObjectLocation,
     ObjectMetadata,
     StoredObject,
@@ -34,6 +35,10 @@ class Backend(Protocol):
 
     def get(self, location: ObjectLocation) -> StoredObject | None:
         """The object, expired or not (expiry is the engine's business), or ``None``."""
+        ...
+
+    def head(self, location: ObjectLocation) -> ObjectHead | None:
+        """Like :meth:`get`, without the payload: its metadata and stored size."""
         ...
 
     def update_metadata(

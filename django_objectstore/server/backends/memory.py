@@ -14,6 +14,7 @@ from datetime import datetime
 
 from django_objectstore.server.backends.records import (
     DeadlineRenewal,
+    ObjectHead,
     ObjectLocation,
     ObjectMetadata,
     copy_metadata,
@@ -194,6 +195,10 @@ class MemoryBackend:
         if found is None:
             return None
         return MemoryObject(copy_metadata(found.metadata), found.payload)
+
+    def head(self, location: ObjectLocation) -> ObjectHead | None:
+        found = self.get(location)  # the payload is shared, not copied: nothing to save
+        return None if found is None else ObjectHead(found.metadata, found.size)
 
     def update_metadata(
         self,

@@ -48,12 +48,28 @@ class DeadlineRenewal:
     (the tiered backend commits it without syncing the database's log), as long as
     readers never see a wrong deadline. Other updates
     (``PATCH``) are stored as durably as a write.
+
+    When ``deadline`` is set, ``update`` is exactly: an object that still has a TTI
+    policy and a deadline at or after ``not_before`` but before ``deadline`` gets
+    ``time_expires = deadline``; anything else stays as it is. A backend may then store
+    the renewal without reading the object's metadata (the tiered backend runs one
+    conditional ``UPDATE`` of the deadline column).
     """
 
     update: Callable[[ObjectMetadata], ObjectMetadata | None]
+    deadline: datetime | None = None
+    not_before: datetime | None = None
 
     def __call__(self, current: ObjectMetadata) -> ObjectMetadata | None:
         return self.update(current)
+
+
+@dataclass(frozen=True)
+class ObjectHead:
+    """An object's metadata and stored size, without its payload (what a HEAD needs)."""
+
+    metadata: ObjectMetadata
+    size: int
 
 
 class StoredObject(Protocol):

@@ -258,14 +258,16 @@ def run_read(
     engine: Engine, op: Operation, now: datetime, boundary: str
 ) -> tuple[PartOut, ObjectMetadata | None]:
     """Run a get or head without renewing; its part and the metadata read, if found."""
+    if op.kind == "head":
+        meta = engine.read_head(op.location, now)
+        if meta is None:
+            return _part(boundary, op, 404), None
+        return _part(boundary, op, 204, _object_headers(meta.metadata, meta.size)), meta.metadata
     found = engine.read(op.location, now, touch=False)
     if found is None:
         return _part(boundary, op, 404), None
     try:
         headers = _object_headers(found.metadata, found.size)
-        if op.kind == "head":
-            found.close()
-            return _part(boundary, op, 204, headers), found.metadata
         head = formdata.encode_part_head(boundary, _headers(op, 200, headers))
         return StreamedPart(head, found), found.metadata
     except BaseException:

@@ -27,7 +27,7 @@ from django_objectstore.server.backends.tiered import (
 )
 from django_objectstore.server.config import StorageConfig
 from django_objectstore.server.messages import BytesBody
-from django_objectstore.wire.expiration import TimeToIdle
+from django_objectstore.wire.expiration import TimeToIdle, TimeToLive
 
 T0 = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 LOC = ObjectLocation("attachments", (("org", "17"), ("project", "42")), "abc123")
@@ -616,4 +616,70 @@ def test_engine_touch_many_stores_due_renewals_in_one_transaction(root: Path) ->
         stored = backend.get(location)
         assert stored is not None and stored.metadata.time_expires == T0 + tti.delta
         stored.close()
+    backend.close()
+
+
+# -- heads and renewals without reading payloads or metadata ---------------------------------
+
+
+def traced(backend: TieredBackend) -> list[str]:
+    statements: list[str] = []
+    backend.db.connection().set_trace_callback(statements.append)
+    return statements
+
+
+def test_head_reads_metadata_and_size_without_the_inline_payload(
+    backend: TieredBackend,
+) -> None:
+    location = ObjectLocation("u", (), "small")
+    backend.put(location, ObjectMetadata(content_type="text/plain"), BytesBody(b"hello"))
+    statements = traced(backend)
+    found = backend.head(location)
+    assert found is not None
+    assert (found.metadata.content_type, found.size) == ("text/plain", 5)
+    assert statements and not any("payloads" in sql for sql in statements)
+    assert backend.head(ObjectLocation("u", (), "absent")) is None
+
+
+def test_head_of_a_large_object_with_a_missing_revision_file_is_an_error(
+    backend: TieredBackend, root: Path
+) -> None:
+    location = ObjectLocation("u", (), "large")
+    backend.put(location, ObjectMetadata(), BytesBody(b"x" * (MIB + 1)))
+    found = backend.head(location)
+    assert found is not None and found.size == MIB + 1
+    for path in revision_files(root):
+        path.unlink()
+    with pytest.raises(OSError):
+        backend.head(location)
+
+
+def test_engine_renewals_are_stored_without_reading_rows(root: Path) -> None:
+    from django_objectstore.server.config import ServerConfig
+    from django_objectstore.server.engine import Engine
+    from tests.server.harness import FrozenClock
+
+    backend = TieredBackend(root)
+    engine = Engine(backend, ServerConfig(), FrozenClock(T0))
+    tti = TimeToIdle(timedelta(days=4))
+    locations = [ObjectLocation("u", (), f"k{n}") for n in range(3)]
+    for location in locations:
+        backend.put(location, ObjectMetadata(expiration=tti, time_expires=T0), BytesBody(b"x"))
+    reads = []
+    for location in locations:
+        head = engine.read_head(location, T0)
+        assert head is not None
+        reads.append((location, head.metadata))
+    # Between the reads and the renewal: one object becomes TTL, one is renewed further.
+    ttl = ObjectMetadata(expiration=TimeToLive(timedelta(days=1)), time_expires=T0)
+    backend.put(locations[1], ttl, BytesBody(b"y"))
+    later = T0 + timedelta(days=9)
+    backend.put(locations[2], ObjectMetadata(expiration=tti, time_expires=later), BytesBody(b"z"))
+    statements = traced(backend)
+    engine.touch_many(reads, T0)
+    assert not any(sql.startswith("SELECT") for sql in statements)
+    expected = [T0 + tti.delta, T0, later]
+    for location, deadline in zip(locations, expected, strict=True):
+        head = backend.head(location)
+        assert head is not None and head.metadata.time_expires == deadline
     backend.close()

@@ -16,6 +16,7 @@ import pytest
 
 from django_objectstore.server.backends.records import (
     DeadlineRenewal,
+    ObjectHead,
     ObjectLocation,
     ObjectMetadata,
     StoredObject,
@@ -42,6 +43,9 @@ class CountingBackend:
 
     def get(self, location: ObjectLocation) -> StoredObject | None:
         return self.inner.get(location)
+
+    def head(self, location: ObjectLocation) -> ObjectHead | None:
+        return self.inner.head(location)
 
     def update_metadata(
         self,

@@ -25,6 +25,7 @@ from datetime import datetime
 
 from django_objectstore.server.backends.records import (
     DeadlineRenewal,
+    ObjectHead,
     ObjectLocation,
     ObjectMetadata,
     StoredObject,
@@ -62,6 +63,10 @@ _FIND = (
     " FROM objects o LEFT JOIN payloads p ON p.object = o.id"
     " WHERE o.usecase = ? AND o.key = ? AND o.scope = ?"
 )
+_FIND_HEAD = (
+    "SELECT metadata, created, expires, size, revision FROM objects"
+    " WHERE usecase = ? AND key = ? AND scope = ?"
+)
 _FIND_ROW = "SELECT id, revision FROM objects WHERE usecase = ? AND key = ? AND scope = ?"
 _FIND_METADATA = (
     "SELECT id, metadata, created, expires FROM objects WHERE usecase = ? AND key = ? AND scope = ?"
@@ -74,6 +79,12 @@ _INSERT_OBJECT = (
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _UPDATE_METADATA = "UPDATE objects SET metadata = ?, created = ?, expires = ? WHERE id = ?"
+# A DeadlineRenewal with a deadline, as one statement: the row is neither read nor decoded.
+_RENEW = (
+    "UPDATE objects SET expires = ? WHERE usecase = ? AND key = ? AND scope = ?"
+    " AND expires >= ? AND expires < ?"
+    " AND json_extract(metadata, '$.expiration.tti') IS NOT NULL"
+)
 
 Update = Callable[[ObjectMetadata], ObjectMetadata | None]
 
@@ -134,6 +145,7 @@ class TieredBackend:
         )
         parts = FileTier(os.path.join(self.root, PARTS_DIR), durable=fsync, files=files)
         self.uploads = TieredUploadStore(self.db, parts)
+        self._renew_in_sql = _has_json(self.db)
 
     def close(self) -> None:
         """Close the database connections of every thread."""
@@ -203,9 +215,25 @@ class TieredBackend:
         return None if new is None else copy_metadata(new)
 
     def renew_many(self, renewals: Sequence[tuple[ObjectLocation, DeadlineRenewal]]) -> None:
-        """Apply several best-effort renewals (``update_metadata``) in one transaction."""
+        """Apply several best-effort renewals (``update_metadata``) in one transaction.
+
+        A renewal that names its deadline is one conditional ``UPDATE`` of the
+        ``expires`` column (the policy is checked in the stored JSON): no row is read,
+        decoded or re-encoded.
+        """
+        direct: list[tuple[object, ...]] = []
+        others: list[tuple[ObjectLocation, DeadlineRenewal]] = []
+        for location, renewal in renewals:
+            due, since = renewal.deadline, renewal.not_before
+            if self._renew_in_sql and due is not None and since is not None:
+                deadline = to_micros(due)
+                direct.append((deadline, *location_params(location), to_micros(since), deadline))
+            else:
+                others.append((location, renewal))
         with self.db.write(durable=False) as connection:
-            for location, update in renewals:
+            if direct:
+                connection.executemany(_RENEW, direct)
+            for location, update in others:
                 _update_row(connection, location, update)
 
     def delete(self, location: ObjectLocation) -> None:
@@ -240,6 +268,20 @@ class TieredBackend:
                 continue
             return _file_object(fd, metadata, size, revision)
         raise OSError(errno.EIO, f"revision file {missing} of {location!r} is missing")
+
+    def head(self, location: ObjectLocation) -> ObjectHead | None:
+        """The metadata and size; an inline payload is not read."""
+        rows = self.db.read(_FIND_HEAD, location_params(location))
+        if not rows:
+            return None
+        document, created, expires, size, revision = rows[0]
+        if revision is not None:  # a missing or short revision file is an error, as in get
+            found = self.get(location)
+            if found is None:
+                return None
+            found.close()
+            return ObjectHead(found.metadata, found.size)
+        return ObjectHead(decode_metadata(document, created, expires), size)
 
     def iter_objects(self, usecase: str, *, page_size: int = 1000) -> Iterator[ListedObject]:
         """Every object of ``usecase``, expired or not, in key order (then scope order).
@@ -307,6 +349,15 @@ def _update_row(
         return current
     connection.execute(_UPDATE_METADATA, (*encode_metadata(new), object_id))
     return new
+
+
+def _has_json(db: Database) -> bool:
+    """Whether this SQLite has ``json_extract`` (built in since 3.38, usual before)."""
+    try:
+        db.read("SELECT json_extract('{}', '$.a')")
+    except sqlite3.OperationalError:
+        return False
+    return True
 
 
 def _file_object(fd: int, metadata: ObjectMetadata, size: int, name: str) -> FileObject:

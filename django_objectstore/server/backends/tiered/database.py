@@ -19,6 +19,7 @@ thread; a connection is never used by two threads.
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import os
 import sqlite3
@@ -96,6 +97,7 @@ def decode_text(data: bytes) -> str:
     return data.decode("utf-8", "surrogatepass")
 
 
+@functools.lru_cache(maxsize=1024)  # the few scopes a request or a batch names
 def encode_scopes(scopes: Scopes) -> str:
     return json.dumps([list(pair) for pair in scopes], separators=(",", ":"))
 
@@ -153,16 +155,36 @@ def encode_metadata(metadata: ObjectMetadata) -> tuple[str, int | None, int | No
 
 
 def decode_metadata(text: str, created: int | None, expires: int | None) -> ObjectMetadata:
-    document = json.loads(text)
+    content_type, compression, expiration, origin, filename, custom = _decode_document(text)
     return ObjectMetadata(
-        content_type=document["content_type"],
-        compression=document.get("compression"),
-        expiration=_policy_from_json(document.get("expiration")),
+        content_type=content_type,
+        compression=compression,
+        expiration=expiration,
         time_created=from_micros(created),
         time_expires=from_micros(expires),
-        origin=document.get("origin"),
-        filename=document.get("filename"),
-        custom=dict(document.get("custom", {})),
+        origin=origin,
+        filename=filename,
+        custom=dict(custom),
+    )
+
+
+_Document = tuple[
+    str, str | None, ExpirationPolicy | None, str | None, str | None, tuple[tuple[str, str], ...]
+]
+
+
+@functools.lru_cache(maxsize=1024)
+def _decode_document(text: str) -> _Document:
+    """The metadata JSON's fields, immutable so they can be cached: many objects share
+    one document (the same content type and policy), and decoding it is most of a read."""
+    document = json.loads(text)
+    return (
+        document["content_type"],
+        document.get("compression"),
+        _policy_from_json(document.get("expiration")),
+        document.get("origin"),
+        document.get("filename"),
+        tuple(document.get("custom", {}).items()),
     )
 
 
