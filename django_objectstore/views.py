@@ -41,11 +41,12 @@ store (``embedded:``, ``memory://``), which a browser cannot reach, is streamed 
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 import mimetypes
 import posixpath
-from collections.abc import AsyncIterator, Callable, Generator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO, Any, Protocol, cast
@@ -359,7 +360,7 @@ def _respond(
         source, start = _ranged(session, key, payload, start, length), 0
     else:
         source = payload
-    chunks = _stream(source, start, length)
+    chunks = _Chunks(source, start, length)
     # Under ASGI a plain iterator would be read to the end into memory by Django before
     # sending; an async iterator streams.
     streamed = _astream(chunks) if isinstance(request, ASGIRequest) else chunks
@@ -470,7 +471,28 @@ def _stream(source: _Readable, start: int, length: int | None) -> Generator[byte
         source.close()
 
 
-async def _astream(chunks: Generator[bytes, None, None]) -> AsyncIterator[bytes]:
+class _Chunks(Iterator[bytes]):
+    """:func:`_stream` as the response body, with a ``close()`` that always closes ``source``.
+
+    The server closes the response without reading it when the client goes away before
+    the first chunk; closing a generator that never started does not run its ``finally``,
+    which would leave the GET behind the body open until garbage collection.
+    """
+
+    def __init__(self, source: _Readable, start: int, length: int | None) -> None:
+        self._source = source
+        self._chunks = _stream(source, start, length)
+
+    def __next__(self) -> bytes:
+        return next(self._chunks)
+
+    def close(self) -> None:
+        if inspect.getgeneratorstate(self._chunks) == inspect.GEN_CREATED:
+            self._source.close()
+        self._chunks.close()  # a started one closes ``source`` in its ``finally``
+
+
+async def _astream(chunks: _Chunks) -> AsyncIterator[bytes]:
     """``chunks`` for ASGI: each blocking read runs in a worker thread."""
     read = sync_to_async(_next_chunk, thread_sensitive=False)
     try:
@@ -480,5 +502,5 @@ async def _astream(chunks: Generator[bytes, None, None]) -> AsyncIterator[bytes]
         await sync_to_async(chunks.close, thread_sensitive=False)()
 
 
-def _next_chunk(chunks: Generator[bytes, None, None]) -> bytes | None:
+def _next_chunk(chunks: _Chunks) -> bytes | None:
     return next(chunks, None)

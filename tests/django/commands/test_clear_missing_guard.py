@@ -52,7 +52,8 @@ def test_all_references_missing_clears_nothing_and_names_the_store(
     assert tti_storage.resolved_base_url() in message
     assert "--force" in message
     assert filled() == 3
-    assert len(list(csv.reader(report.open(encoding="utf-8")))) == 1 + 3  # still written
+    rows = list(csv.reader(report.read_text(encoding="utf-8").splitlines()))
+    assert len(rows) == 1 + 3  # still written
 
 
 def test_force_clears_even_when_everything_is_missing(

@@ -141,7 +141,7 @@ class TestMissing:
     ) -> None:
         report = tmp_path / "missing.csv"
         out, _ = run(report=str(report))
-        rows = list(csv.reader(report.open(encoding="utf-8")))
+        rows = list(csv.reader(report.read_text(encoding="utf-8").splitlines()))
         assert rows == [
             ["model", "pk", "field", "name"],
             ["example.Attachment", str(gone.pk), "file", gone.file.name],

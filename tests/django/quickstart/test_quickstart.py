@@ -41,6 +41,11 @@ SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 OBJECTSTORE = {"base_url": os.environ["QUICKSTART_OBJECTSTORE_URL"]}
+SMTP = "django.core.mail.backends.smtp.EmailBackend"
+if "MAILERS" in globals():  # Django 6.1+ startproject: a console backend (mail.E001)
+    MAILERS = {"default": {"BACKEND": SMTP}}  # EMAIL_BACKEND is refused next to it
+else:
+    EMAIL_BACKEND = SMTP
 """
 
 VISIT = """

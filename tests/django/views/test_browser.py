@@ -181,6 +181,17 @@ def fetch(page: Page, href_expression: str) -> tuple[int, str, bytes]:
 
 
 @pytest.fixture
+def live_server(django_db_setup: None, live_server: Any) -> Any:
+    """pytest-django's server, started only once the test database exists.
+
+    It shares the test's connection with its threads only if the database is SQLite in
+    memory when it starts; started before, each request opens its own connection, which
+    Django never closes for an in-memory database (``ResourceWarning`` when collected).
+    """
+    return live_server
+
+
+@pytest.fixture
 def tti_attachments(
     objectstore_server: ObjectstoreServer, objectstore_usecase: str
 ) -> Iterator[ObjectstoreStorage]:

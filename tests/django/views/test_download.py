@@ -37,6 +37,13 @@ def _body(response: object) -> bytes:
     return b"".join(response.streaming_content)  # type: ignore[attr-defined]
 
 
+def _closed(response: Any) -> Any:
+    """``response`` closed unread, as a server closes it when the client hangs up after the
+    headers: the GET behind a streamed body ends now, not when garbage is collected."""
+    response.close()
+    return response
+
+
 def refuse(request: HttpRequest, name: str) -> bool:
     return False
 
@@ -56,20 +63,20 @@ def test_download_streams_the_file_with_type_and_inline_disposition(project: Pro
 
 def test_download_query_asks_for_an_attachment(project: Project) -> None:
     attachment = _attach(project)
-    response = Client().get(_url(project, attachment.file.name) + "?download=1")
+    response = _closed(Client().get(_url(project, attachment.file.name) + "?download=1"))
     assert response["Content-Disposition"] == 'attachment; filename="notes.txt"'
 
 
 def test_html_is_never_served_inline(project: Project) -> None:
     attachment = _attach(project, b"<script>alert(1)</script>", "page.html")
-    response = Client().get(_url(project, attachment.file.name))
+    response = _closed(Client().get(_url(project, attachment.file.name)))
     assert response["Content-Disposition"].startswith("attachment;")
     assert response["X-Content-Type-Options"] == "nosniff"
 
 
 def test_non_ascii_filename_uses_rfc_6266_filename_star(project: Project) -> None:
     attachment = _attach(project, b"x", "résumé 2026.txt")
-    response = Client().get(_url(project, attachment.file.name))
+    response = _closed(Client().get(_url(project, attachment.file.name)))
     assert response["Content-Disposition"] == "inline; filename*=utf-8''r%C3%A9sum%C3%A9%202026.txt"
 
 
@@ -101,19 +108,19 @@ def test_range_beyond_the_end_answers_416(project: Project) -> None:
 def test_etag_and_last_modified_allow_conditional_get(project: Project) -> None:
     attachment = _attach(project)
     url = _url(project, attachment.file.name)
-    first = Client().get(url)
+    first = _closed(Client().get(url))
     etag, modified = first["ETag"], first["Last-Modified"]
     assert Client().get(url, headers={"If-None-Match": etag}).status_code == 304
     assert Client().get(url, headers={"If-Modified-Since": modified}).status_code == 304
-    assert Client().get(url, headers={"If-None-Match": '"other"'}).status_code == 200
+    assert _closed(Client().get(url, headers={"If-None-Match": '"other"'})).status_code == 200
     assert Client().get(url, headers={"If-Match": '"other"'}).status_code == 412
 
 
 def test_if_range_with_a_stale_etag_sends_the_whole_file(project: Project) -> None:
     attachment = _attach(project)
     url = _url(project, attachment.file.name)
-    etag = Client().get(url)["ETag"]
-    fresh = Client().get(url, headers={"Range": "bytes=0-9", "If-Range": etag})
+    etag = _closed(Client().get(url))["ETag"]
+    fresh = _closed(Client().get(url, headers={"Range": "bytes=0-9", "If-Range": etag}))
     stale = Client().get(url, headers={"Range": "bytes=0-9", "If-Range": '"stale"'})
     assert fresh.status_code == 206
     assert stale.status_code == 200
@@ -169,8 +176,8 @@ def test_passthrough_and_decompressed_representations_have_different_etags(
 ) -> None:
     attachment = _attach(project)
     url = _url(project, attachment.file.name)
-    zstd = Client().get(url, headers={"Accept-Encoding": "zstd"})
-    plain = Client().get(url, headers={"Accept-Encoding": "gzip"})
+    zstd = _closed(Client().get(url, headers={"Accept-Encoding": "zstd"}))
+    plain = _closed(Client().get(url, headers={"Accept-Encoding": "gzip"}))
     assert zstd["ETag"] != plain["ETag"]
 
 
@@ -268,6 +275,24 @@ def test_hostile_ranges_get_the_file_or_416_never_500(
             assert response["Content-Range"].startswith("bytes */")
         elif accept == "gzip":
             assert _body(response) == expected
+        else:
+            response.close()
+
+
+def test_a_response_closed_before_its_first_chunk_gives_the_connection_back(
+    project: Project, attachments_storage: ObjectstoreStorage
+) -> None:
+    # A WSGI server closes the response without reading it when the client goes away
+    # first; the open GET behind the body must end then, not when garbage is collected.
+    pool = attachments_storage.client.transport.pool  # type: ignore[attr-defined]
+    attachment = _attach(project)
+    # Stored bytes are streamed from the open GET (small decompressed files are not).
+    for headers in ({"Accept-Encoding": "zstd"}, {"Accept-Encoding": "zstd", "Range": "bytes=9-"}):
+        response = Client().get(_url(project, attachment.file.name), headers=headers)
+        assert response.streaming
+        assert pool.pool.qsize() < pool.pool.maxsize  # the body's connection is out
+        response.close()
+        assert pool.pool.qsize() == pool.pool.maxsize, headers
 
 
 def test_post_is_not_allowed(project: Project) -> None:

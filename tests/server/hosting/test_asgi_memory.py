@@ -34,23 +34,23 @@ def server(tmp_path: Path) -> Iterator[tuple[int, str]]:
         "OS__STORAGE__FSYNC": "false",
         "OS__AUTH__ENFORCE": "false",
     }
-    proc = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "django_objectstore.server", "run"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-    )
-    assert proc.stdout is not None
-    try:
-        ready, _, _ = select.select([proc.stdout], [], [], START_DEADLINE)
-        assert ready, "the server did not start"
-        match = re.search(r"listening on (\S+)", proc.stdout.readline())
-        assert match
-        yield proc.pid, match[1]
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    ) as proc:  # closes the stdout pipe on the way out
+        assert proc.stdout is not None
+        try:
+            ready, _, _ = select.select([proc.stdout], [], [], START_DEADLINE)
+            assert ready, "the server did not start"
+            match = re.search(r"listening on (\S+)", proc.stdout.readline())
+            assert match
+            yield proc.pid, match[1]
+        finally:
+            proc.terminate()
+            proc.wait(10)
 
 
 @pytest.mark.slow

@@ -38,22 +38,22 @@ def server_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]
         "OS__STORAGE__PATH": str(tmp_path / "data"),
         "OS__AUTH__ENFORCE": "false",
     }
-    proc = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "django_objectstore.server", "run"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-    )
-    try:
-        line = _read_line(proc, time.monotonic() + START_DEADLINE)
-        match = re.fullmatch(r"objectstore listening on (http://127\.0\.0\.1:\d+)\n", line)
-        assert match, line
-        yield proc, match[1]
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
+    ) as proc:  # closes the stdout pipe on the way out
+        try:
+            line = _read_line(proc, time.monotonic() + START_DEADLINE)
+            match = re.fullmatch(r"objectstore listening on (http://127\.0\.0\.1:\d+)\n", line)
+            assert match, line
+            yield proc, match[1]
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(10)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])

@@ -77,18 +77,24 @@ def test_every_request_logs_one_access_line_and_no_secret_reaches_any_log(
 
 
 class Lines:
-    """The lines of a pipe, read by a thread so waiting for one can have a deadline."""
+    """The lines of a pipe, read by a thread so waiting for one can have a deadline.
+
+    The thread closes the pipe when it reaches the end (the process has exited), so
+    no pipe is left for the garbage collector to close with a ``ResourceWarning``.
+    """
 
     def __init__(self, stream: IO[str] | None) -> None:
         assert stream is not None
         self._stream = stream
         self._queue: queue.SimpleQueue[str] = queue.SimpleQueue()
         self.seen: list[str] = []
-        threading.Thread(target=self._pump, daemon=True).start()
+        self._thread = threading.Thread(target=self._pump, daemon=True)
+        self._thread.start()
 
     def _pump(self) -> None:
-        for line in self._stream:
-            self._queue.put(line)
+        with self._stream:
+            for line in self._stream:
+                self._queue.put(line)
 
     def until(self, text: str, deadline: float) -> str:
         """The first line (from here on) containing ``text``."""
@@ -100,6 +106,22 @@ class Lines:
             self.seen.append(line)
             if text in line:
                 return line
+
+    def rest(self) -> str:
+        """Everything not yet seen, once the process has exited and the pipe is drained."""
+        self._thread.join(10)
+        assert not self._thread.is_alive(), "the pipe did not end after the process exited"
+        while not self._queue.empty():
+            self.seen.append(self._queue.get())
+        return "".join(self.seen)
+
+
+def _stop(proc: subprocess.Popen[str], *pipes: Lines) -> None:
+    """Terminate ``proc`` and drain its pipes to the end (their threads close them)."""
+    proc.terminate()
+    proc.wait(10)
+    for pipe in pipes:
+        pipe.rest()
 
 
 def _serve(tmp_path: Path, level_variable: str, level: str) -> subprocess.Popen[str]:
@@ -126,11 +148,11 @@ def test_startup_logs_the_effective_configuration_at_debug_without_key_material(
     tmp_path: Path,
 ) -> None:
     proc = _serve(tmp_path, "OS__LOG__LEVEL", "trace")
+    stdout, stderr = Lines(proc.stdout), Lines(proc.stderr)
     try:
         deadline = time.monotonic() + 15
-        stderr = Lines(proc.stderr)
         config = stderr.until("effective configuration", deadline)
-        listening = Lines(proc.stdout).until("listening on", deadline)
+        listening = stdout.until("listening on", deadline)
         url = listening.split("listening on ")[1].strip()
         response = urllib3.request(
             "GET", url + "/v1/objects/u/_/k?os_auth=abc.def.ghi", retries=False, timeout=5
@@ -138,8 +160,7 @@ def test_startup_logs_the_effective_configuration_at_debug_without_key_material(
         assert response.status == 401
         access = stderr.until("django_objectstore.server.access", deadline)
     finally:
-        proc.terminate()
-        proc.wait(10)
+        _stop(proc, stdout, stderr)
     assert "DEBUG" in config
     assert "body_idle_timeout=30s" in config and "logging.level=trace" in config
     assert str(tmp_path / "pub.pem") in config
@@ -150,14 +171,15 @@ def test_startup_logs_the_effective_configuration_at_debug_without_key_material(
 
 def test_warn_level_silences_access_lines(tmp_path: Path) -> None:
     proc = _serve(tmp_path, "OS__LOGGING__LEVEL", "warn")
+    stdout, stderr = Lines(proc.stdout), Lines(proc.stderr)
     try:
         deadline = time.monotonic() + 15
-        listening = Lines(proc.stdout).until("listening on", deadline)
+        listening = stdout.until("listening on", deadline)
         url = listening.split("listening on ")[1].strip()
         for _ in range(3):
             assert urllib3.request("GET", url + "/health", retries=False, timeout=5).status == 200
     finally:
-        proc.terminate()
-        _, err = proc.communicate(timeout=10)
+        _stop(proc, stdout, stderr)
+    err = stderr.rest()
     assert "access" not in err
     assert "effective configuration" not in err
