@@ -126,7 +126,7 @@ def test_dry_run_lists_exactly_the_unreferenced_objects(root: Path, project: Pro
     assert "listed 4, referenced 2, too new 0, orphaned 2 (" in out
     assert "dry run" in out
     assert stored(root) == {kept, note, *lost}  # nothing deleted
-    rows = list(csv.reader(report.open(newline="", encoding="utf-8")))
+    rows = list(csv.reader(report.read_text(encoding="utf-8").splitlines()))
     assert rows[0] == ["usecase", "scope", "key", "size", "created", "action"]
     assert {f"{row[1]}/{row[2]}" for row in rows[1:]} == lost
     assert {row[0] for row in rows[1:]} == {USECASE}
@@ -144,7 +144,7 @@ def test_delete_removes_orphans_and_keeps_referenced_and_hidden_rows_objects(
     out, _ = run(older_than="0s", delete=True, report=str(report))
     assert "orphaned 1 (" in out and "deleted 1, failed 0" in out
     assert stored(root) == {kept, note}
-    rows = list(csv.reader(report.open(newline="", encoding="utf-8")))
+    rows = list(csv.reader(report.read_text(encoding="utf-8").splitlines()))
     assert [(f"{row[1]}/{row[2]}", row[5]) for row in rows[1:]] == [(lost, "deleted")]
     # The referenced files still read back whole.
     assert Attachment.objects.get(file=kept).file.read() == b"kept"
