@@ -28,29 +28,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.support import Row, Settings, interleaved, json_lines, machine, print_table, rate
+from benchmarks.support import (
+    Row,
+    Settings,
+    configure_django,
+    interleaved,
+    json_lines,
+    machine,
+    print_table,
+    rate,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 OLD_ENGINE = "a5d1c17"
 """The last commit with the one-file-per-object engine."""
 _OLD_PACKAGE = "django_objectstore/server/backends/filesystem"
-
-
-def _configure_django() -> None:
-    import django
-    from django.conf import settings
-
-    if not settings.configured:
-        settings.configure(
-            USE_TZ=True,
-            INSTALLED_APPS=["django_objectstore"],
-            STORAGES={
-                "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
-                "staticfiles": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
-            },
-            OBJECTSTORE={},
-        )
-        django.setup()
 
 
 def load_old_engine(commit: str, into: Path) -> type[Any] | None:
@@ -210,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args, _ = parser.parse_known_args(argv)
     settings = Settings.quick_mode() if args.quick else Settings()
-    _configure_django()
+    configure_django()
     print(f"\n# engine_bench on {machine()}")
     run(settings, args.old_engine or None)
     return 0

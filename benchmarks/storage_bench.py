@@ -24,6 +24,7 @@ from benchmarks.support import (
     JsonStream,
     Row,
     Settings,
+    configure_django,
     interleaved,
     json_block,
     json_lines,
@@ -31,23 +32,6 @@ from benchmarks.support import (
     paired,
     print_table,
 )
-
-
-def _configure_django() -> None:
-    import django
-    from django.conf import settings
-
-    if not settings.configured:
-        settings.configure(
-            USE_TZ=True,
-            INSTALLED_APPS=["django_objectstore"],
-            STORAGES={
-                "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
-                "staticfiles": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
-            },
-            OBJECTSTORE={},
-        )
-        django.setup()
 
 
 def _pair(url: str, payload: bytes, compression: str) -> tuple[Callable[[], None], ...]:
@@ -174,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="short rounds: proves it runs")
     args, _ = parser.parse_known_args(argv)
     settings = Settings.quick_mode() if args.quick else Settings()
-    _configure_django()
+    configure_django()
     print(f"\n# storage_bench on {machine()}")
     print(DATA_NOTE)
     run(settings)

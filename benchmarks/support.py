@@ -278,3 +278,21 @@ def paired(
         for name in results:
             results[name].append(done[name] / spent[name])
     return results
+
+
+def configure_django() -> None:
+    """Minimal settings for benchmarks that use the Django storage outside a project."""
+    import django
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure(
+            USE_TZ=True,
+            INSTALLED_APPS=["django_objectstore"],
+            STORAGES={
+                "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+                "staticfiles": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+            },
+            OBJECTSTORE={},
+        )
+        django.setup()

@@ -35,6 +35,7 @@ from benchmarks.support import (
     MIB,
     Row,
     Settings,
+    configure_django,
     interleaved,
     machine,
     paired,
@@ -49,23 +50,6 @@ CPU_DOWNLOADS = 3
 """The direct side streams in reads of this size: the fastest way we found to read an
 object with the client (``payload.read()`` in one piece is slower: it builds one
 64 MiB ``bytes``, and would flatter the view)."""
-
-
-def _configure_django() -> None:
-    import django
-    from django.conf import settings
-
-    if not settings.configured:
-        settings.configure(
-            USE_TZ=True,
-            INSTALLED_APPS=["django_objectstore"],
-            STORAGES={
-                "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
-                "staticfiles": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
-            },
-            OBJECTSTORE={},
-        )
-        django.setup()
 
 
 def _drain(chunks: object) -> int:
@@ -199,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="short rounds: proves it runs")
     args, _ = parser.parse_known_args(argv)
     settings = Settings.quick_mode() if args.quick else Settings()
-    _configure_django()
+    configure_django()
     print(f"\n# view_bench on {machine()}")
     print(DATA_NOTE)
     run(settings)

@@ -11,8 +11,6 @@ import errno
 import json
 import os
 import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -169,33 +167,6 @@ def test_multipart_part_that_fills_the_disk_is_507_and_the_upload_goes_on(
     )
     assert json.loads(reply.body) == {"key": "assembled"}
     assert server.request("GET", f"{BASE}/assembled").body == b"p" * 1000
-
-
-# -- a real 5 MiB tmpfs (root only) -----------------------------------------------------------
-
-
-@pytest.fixture
-def tmpfs() -> Iterator[Path]:
-    """A freshly mounted 5 MiB tmpfs; skips when it cannot be mounted."""
-    if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        pytest.skip("mounting a 5 MiB tmpfs needs root; the injected-ENOSPC tests cover this")
-    if shutil.which("mount") is None:
-        pytest.skip("no mount command to create a 5 MiB tmpfs")
-    directory = Path(tempfile.mkdtemp(prefix="objectstore-tmpfs-"))
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=5m", "tmpfs", str(directory)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        directory.rmdir()
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    try:
-        yield directory
-    finally:
-        subprocess.run(["umount", str(directory)], check=False)
-        directory.rmdir()
 
 
 def test_put_on_a_full_tmpfs_frees_its_draft_at_once(tmpfs: Path) -> None:

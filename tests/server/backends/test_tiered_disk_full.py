@@ -12,9 +12,6 @@ import json
 import os
 import shutil
 import sqlite3
-import subprocess
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -124,33 +121,6 @@ def test_put_and_part_on_a_full_disk_answer_507_and_the_upload_goes_on(tmp_path:
     assert leftovers(tmp_path) == []
     assert store.get("doc").body == b"o" * (2 * MIB)
     assert store.put("small", b"s" * 100).status == 200  # inline: the database has room
-
-
-# -- a real 5 MiB tmpfs (root only) -------------------------------------------------------
-
-
-@pytest.fixture
-def tmpfs() -> Iterator[Path]:
-    """A freshly mounted 5 MiB tmpfs; skips when it cannot be mounted."""
-    if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        pytest.skip("mounting a 5 MiB tmpfs needs root; the injected-ENOSPC tests cover this")
-    if shutil.which("mount") is None:
-        pytest.skip("no mount command to create a 5 MiB tmpfs")
-    directory = Path(tempfile.mkdtemp(prefix="objectstore-tmpfs-"))
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=5m", "tmpfs", str(directory)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        directory.rmdir()
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    try:
-        yield directory
-    finally:
-        subprocess.run(["umount", str(directory)], check=False)
-        directory.rmdir()
 
 
 def test_a_full_tmpfs_frees_the_file_at_once_and_small_writes_go_on(tmpfs: Path) -> None:
