@@ -683,3 +683,18 @@ def test_engine_renewals_are_stored_without_reading_rows(root: Path) -> None:
         head = backend.head(location)
         assert head is not None and head.metadata.time_expires == deadline
     backend.close()
+
+
+def test_a_backend_dropped_without_close_closes_its_connections(root: Path) -> None:
+    """Python 3.13 warns about every sqlite3 connection collected unclosed."""
+    backend = TieredBackend(root, fsync=False)
+    backend.put(LOC, ObjectMetadata(), BytesBody(b"x"))
+    connections: list[sqlite3.Connection] = [backend.db.connection()]
+    worker = threading.Thread(target=lambda db=backend.db: connections.append(db.connection()))
+    worker.start()
+    worker.join(10)
+    del backend, worker
+    gc.collect()
+    for connection in connections:
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            connection.execute("SELECT 1")

@@ -228,6 +228,9 @@ class Database:
         self._guard = threading.Lock()
         self._open: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
         self._pid = os.getpid()
+        # A database dropped without close() still closes its connections when collected
+        # (or at exit), instead of leaving them to the garbage collector unclosed.
+        weakref.finalize(self, _close_all, self._open, self._guard)
         with self.write() as connection:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
@@ -244,7 +247,7 @@ class Database:
     def _connect(self) -> sqlite3.Connection:
         if self._pid != os.getpid():  # a forked child: the parent's connections are not ours
             self._pid = os.getpid()
-            self._open = []
+            self._open.clear()
             self._write_lock = threading.Lock()
         with disk_errors(self.path):
             connection = sqlite3.connect(
@@ -266,7 +269,7 @@ class Database:
         self._local.connection = connection
         with self._guard:
             finished = [pair for pair in self._open if not _alive(pair[0])]
-            self._open = [pair for pair in self._open if _alive(pair[0])]
+            self._open[:] = [pair for pair in self._open if _alive(pair[0])]
             self._open.append((weakref.ref(threading.current_thread()), connection))
         for _thread, old in finished:
             old.close()
@@ -274,10 +277,7 @@ class Database:
 
     def close(self) -> None:
         """Close every connection (call when no thread uses the database any more)."""
-        with self._guard:
-            connections, self._open = self._open, []
-        for _thread, connection in connections:
-            connection.close()
+        _close_all(self._open, self._guard)
         self._local = threading.local()
 
     def read(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
@@ -315,3 +315,14 @@ class Database:
 def _alive(thread: weakref.ref[threading.Thread]) -> bool:
     found = thread()
     return found is not None and found.is_alive()
+
+
+def _close_all(
+    open_connections: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]],
+    guard: threading.Lock,
+) -> None:
+    with guard:
+        connections = open_connections[:]
+        open_connections.clear()
+    for _thread, connection in connections:
+        connection.close()
