@@ -34,6 +34,7 @@ in WSGI where ``x-snme-my_key`` and ``x-snme-my-key`` collide). The path is ASGI
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import threading
 import time
@@ -60,7 +61,7 @@ PREFETCH_BODY = 256 * 1024
 within them reaches the core whole."""
 PREFETCH = 256 * 1024
 """Response bytes gathered before the response starts (on the loop when it runs there)."""
-BATCH = 2 * 1024 * 1024
+BATCH = 1024 * 1024
 """Response bytes a worker thread gathers per hop to the loop, sent as the chunks read
 (a revision file is read 1 MiB at a time): one thread wake-up per 4 MiB."""
 BODY_BUFFER = 2 * 1024 * 1024
@@ -527,21 +528,25 @@ class ASGIAdapter:
         watcher = None
         if streaming is None or not streaming.more:
             watcher = asyncio.ensure_future(_watch_disconnect(receive, gone))
-        loop = asyncio.get_running_loop()
         pool = self.executor if streaming is None else self.uploads
         on_loop = self.inline and streaming is None  # the whole core never blocks
-        limit = PREFETCH if on_loop else BATCH
+        # In a thread, the next batch is read while this one is sent: the file read and
+        # the socket write overlap (two batches in memory at most).
+        ahead: concurrent.futures.Future[tuple[list[bytes], bool]] | None = None
         try:
             batch = [first]
             while not done and not gone.is_set():
+                if not on_loop:
+                    ahead = pool.submit(_gather, chunks, BATCH)
                 for data in batch:
                     if gone.is_set():
                         return
                     await send({"type": "http.response.body", "body": data, "more_body": True})
-                if on_loop:
-                    batch, done = _gather(chunks, limit)
+                if ahead is None:
+                    batch, done = _gather(chunks, PREFETCH)
                 else:
-                    batch, done = await loop.run_in_executor(pool, _gather, chunks, limit)
+                    batch, done = await asyncio.wrap_future(ahead)
+                    ahead = None
             if not gone.is_set():
                 last = batch.pop() if batch else b""
                 for data in batch:
@@ -550,6 +555,18 @@ class ASGIAdapter:
         finally:
             if watcher is not None:
                 watcher.cancel()
+            if ahead is not None:
+                # The response is closed next: never while a thread still reads it.
+                await _settle(ahead)
+
+
+async def _settle(future: concurrent.futures.Future[Any]) -> None:
+    """Wait for ``future`` (even when cancelled meanwhile); its outcome is dropped."""
+    while not future.done():
+        with suppress(asyncio.CancelledError):
+            await asyncio.wait({asyncio.wrap_future(future)})
+    if not future.cancelled():
+        future.exception()
 
 
 def _stop(streaming: _StreamingBody | None) -> None:
