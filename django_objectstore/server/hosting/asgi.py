@@ -8,19 +8,22 @@ event loop moves bytes:
   core whole (:class:`~.messages.BytesBody`) and runs in the ``executor`` pool, or on
   the event loop when the core says the request will not block (``inline``, below); a
   thread is never held waiting for a slow client to send a small body.
-- A longer body streams: the core gets a :class:`~.messages.BodyReader` whose ``read``
-  asks the event loop for the next ``http.request`` message only when its buffer is
-  empty, running in the separate ``uploads`` pool, so stalled uploads cannot starve
-  other requests. uvicorn stops reading the socket while a message is waiting, so a
-  1 GiB upload holds a few dozen KiB at a time and a slow backend slows the client down.
+- A longer body streams: the core gets a :class:`~.messages.BodyReader`, running in the
+  separate ``uploads`` pool, so stalled uploads cannot starve other requests. Once it
+  first reads, a task on the loop receives the body ahead of it, up to
+  :data:`BODY_BUFFER` bytes, and the thread takes everything received at once (a MiB
+  or so per wake-up, not one ASGI message). uvicorn stops reading the socket while the
+  loop does not receive, so a 1 GiB upload holds about 2 MiB at a time and a slow
+  backend slows the client down.
 - Every wait for body bytes is bounded by ``body_idle_timeout``. A body that stops early
   (the client disconnects before its declared length or final chunk) or goes idle for
   that long is an aborted upload: the reader raises :class:`ClientDisconnected` (or its
   subclass :class:`BodyIdleTimeout`) in the core, which stores nothing. A timed-out
   client gets ``408`` and the connection is closed.
 - ``/health`` and ``/ready`` are answered on the event loop, never queued behind workers.
-- The response body iterator runs in the worker thread a batch at a time; each batch is
-  sent (and awaited, which is uvicorn's backpressure) before the next is read.
+- The response body iterator runs in the worker thread a batch (:data:`BATCH`) at a
+  time; the next batch is read while the last one is sent (and awaited, which is
+  uvicorn's backpressure), so at most two batches are held.
 - The response is closed when it has been sent, when the client goes away, or on error.
 - One access-log line per request (logger ``django_objectstore.server.access``, level
   INFO): client, method, path without the query string (which may hold ``os_auth`` or
@@ -36,9 +39,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from typing import Any, Protocol
 
 from django_objectstore import __version__
@@ -57,7 +63,19 @@ PREFETCH_BODY = 256 * 1024
 """Request body bytes read on the event loop before the core runs; a body that ends
 within them reaches the core whole."""
 PREFETCH = 256 * 1024
-"""Response bytes gathered per thread hop (and sent as one ASGI message)."""
+"""Response bytes gathered before the response starts (on the loop when it runs there)."""
+BATCH = 1024 * 1024
+"""Response bytes a worker thread gathers per hop to the loop, sent as the chunks read
+(a revision file is read 1 MiB at a time). Measured on a 256 MiB download: 1 MiB read
+ahead while the last is sent is as fast as 2 MiB, and holds less."""
+BODY_BUFFER = 2 * 1024 * 1024
+"""Request body bytes received ahead of the core for a streamed upload; beyond them the
+loop stops receiving (and uvicorn reading the socket) until the core takes them."""
+BODY_WAKE = 1024 * 1024
+"""Queued request body bytes that wake the core's thread to take them all at once."""
+BODY_WAKE_DELAY = 0.005
+"""Seconds queued body bytes below :data:`BODY_WAKE` wait for more before the thread
+is woken anyway (a client sending slowly)."""
 BODY_IDLE_TIMEOUT = 30.0
 """Seconds a request body may send nothing before the upload is aborted (the default of
 ``OS__HTTP__BODY_IDLE_TIMEOUT``)."""
@@ -123,12 +141,21 @@ async def _prefetch(receive: Receive, timeout: float, limit: int) -> tuple[list[
 
 
 class _StreamingBody:
-    """A request body pulled from the event loop one ASGI message at a time.
+    """A request body received on the event loop and handed to the worker thread in bulk.
 
-    ``read`` runs in the worker thread and blocks on the loop, for at most the idle
-    timeout (plus :data:`READER_GRACE`); it returns at most the bytes of one message
+    Once the core first reads, a task on the loop (the pump) receives ``http.request``
+    messages into a queue shared with the worker thread, each wait bounded by the idle
+    timeout. The thread is woken when :data:`BODY_WAKE` bytes are queued, the body has
+    ended or failed, or the pump found nothing more for :data:`BODY_WAKE_DELAY`, and it
+    takes everything queued at once: one thread wake-up per MiB instead of one per ASGI
+    message (a quarter of the server's time went to those on a large upload). The pump
+    stops receiving once :data:`BODY_BUFFER` bytes are queued, until the thread takes
+    them: uvicorn then stops reading the socket, so memory stays flat in the body size.
+
+    ``read`` runs in the worker thread and returns at most one received message's bytes
     (short reads are allowed by :class:`BodyReader`). ``prefix`` holds chunks the
-    adapter already received.
+    adapter already received. :meth:`close` (on the loop) stops the pump when the
+    request ends before its body was read.
     """
 
     def __init__(
@@ -141,38 +168,126 @@ class _StreamingBody:
         self._receive = receive
         self._loop = loop
         self._timeout = timeout
-        self._prefix = prefix[::-1]
+        self._chunks: deque[bytes] = deque(prefix)
         self._chunk = b""
         self._pos = 0
         self.more = True
+        """Whether the thread has yet to see the end of the body."""
+        # Shared between the pump (on the loop) and the thread, under ``_ready``.
+        self._ready = threading.Condition()
+        self._queue: list[bytes] = []
+        self._queued = 0
+        self._received = 0
+        self._ended = False
+        self._error: ClientDisconnected | None = None
+        self._paused = False
+        self._drained = asyncio.Event()
+        self._wake_timer: asyncio.TimerHandle | None = None
+        self._pump_task: asyncio.Task[None] | None = None
+        self._started = False
+
+    def close(self) -> None:
+        """On the loop: stop receiving (the request is over)."""
+        if self._pump_task is not None:
+            self._pump_task.cancel()
+        self._cancel_wake_timer()
+
+    # -- on the event loop -------------------------------------------------------------
+
+    def _start(self) -> None:
+        self._pump_task = self._loop.create_task(self._pump())
+
+    async def _pump(self) -> None:
+        try:
+            while True:
+                message = await _receive_body(self._receive, self._timeout)
+                body = message.get("body", b"")
+                more = bool(message.get("more_body", False))
+                with self._ready:
+                    if body:
+                        self._queue.append(body)
+                        self._queued += len(body)
+                        self._received += len(body)
+                    self._ended = not more
+                    full = self._queued >= BODY_BUFFER
+                    if full:
+                        self._paused = True
+                        self._drained.clear()
+                    if not more or self._queued >= BODY_WAKE:
+                        self._wake()
+                    elif self._queue and self._wake_timer is None:
+                        self._wake_timer = self._loop.call_later(BODY_WAKE_DELAY, self._wake_later)
+                if not more:
+                    return
+                if full:
+                    await self._drained.wait()
+        except ClientDisconnected as error:
+            self._fail(error)
+        except asyncio.CancelledError:
+            self._fail(ClientDisconnected("the server stopped while the body was read"))
+            raise
+
+    def _fail(self, error: ClientDisconnected) -> None:
+        with self._ready:
+            self._error = error
+            self._wake()
+
+    def _wake(self) -> None:
+        """Under ``_ready``: let the thread take what is queued."""
+        self._cancel_wake_timer()
+        self._ready.notify()
+
+    def _wake_later(self) -> None:
+        self._wake_timer = None
+        with self._ready:
+            self._ready.notify()
+
+    def _cancel_wake_timer(self) -> None:
+        if self._wake_timer is not None:
+            self._wake_timer.cancel()
+            self._wake_timer = None
+
+    # -- in the worker thread ----------------------------------------------------------
 
     def _fetch(self) -> None:
-        if self._prefix:
-            self._chunk = self._prefix.pop()
-            self._pos = 0
-            return
-        try:
-            future = asyncio.run_coroutine_threadsafe(
-                _receive_body(self._receive, self._timeout), self._loop
-            )
-        except RuntimeError:  # the loop is closed: the server stopped
+        """Take every queued chunk, waiting for the pump when none is queued."""
+        if not self._started:
+            self._started = True
+            try:
+                self._loop.call_soon_threadsafe(self._start)
+            except RuntimeError:  # the loop is closed: the server stopped
+                self.more = False
+                raise ClientDisconnected("the server stopped while the body was read") from None
+        with self._ready:
+            seen = self._received
+            while not self._queue and not self._ended and self._error is None:
+                if not self._ready.wait(self._timeout + READER_GRACE) and seen == self._received:
+                    # The pump times out on its own: the loop itself has stopped.
+                    self.more = False
+                    raise BodyIdleTimeout(f"no body bytes for {self._timeout:g} s")
+                seen = self._received
+            taken, self._queue, self._queued = self._queue, [], 0
+            ended, error = self._ended, self._error
+            resume, self._paused = self._paused, False
+        self._chunks.extend(taken)
+        if resume:
+            with suppress(RuntimeError):  # a closed loop: the pump is gone too
+                self._loop.call_soon_threadsafe(self._drained.set)
+        if error is not None and not taken:
             self.more = False
-            raise ClientDisconnected("the server stopped while the body was read") from None
-        try:
-            message = future.result(self._timeout + READER_GRACE)
-        except concurrent.futures.TimeoutError:
-            future.cancel()
+            raise error
+        if ended and not taken:
             self.more = False
-            raise BodyIdleTimeout(f"no body bytes for {self._timeout:g} s") from None
-        except concurrent.futures.CancelledError:
-            self.more = False
-            raise ClientDisconnected("the server stopped while the body was read") from None
-        except ClientDisconnected:
-            self.more = False
-            raise
-        self._chunk = message.get("body", b"")
+
+    def _next_chunk(self) -> bool:
+        """Move to the next chunk with bytes; ``False`` at the end of the body."""
+        while not self._chunks:
+            if not self.more:
+                return False
+            self._fetch()
+        self._chunk = self._chunks.popleft()
         self._pos = 0
-        self.more = bool(message.get("more_body", False))
+        return True
 
     def read(self, n: int = -1, /) -> bytes:
         if n < 0:
@@ -180,8 +295,9 @@ class _StreamingBody:
             while part := self.read(1 << 20):
                 parts.append(part)
             return b"".join(parts)
-        while self._pos >= len(self._chunk) and (self.more or self._prefix):
-            self._fetch()
+        while self._pos >= len(self._chunk):
+            if not self._next_chunk():
+                return b""
         start = self._pos
         if start == 0 and n >= len(self._chunk):
             self._pos = len(self._chunk)
@@ -219,7 +335,13 @@ def _decode_target(raw: bytes) -> str:
 
 
 def _take(chunks: Iterator[bytes]) -> tuple[bytes, bool]:
-    """Up to :data:`PREFETCH` bytes from ``chunks``; ``True`` when it is exhausted.
+    """Up to :data:`PREFETCH` bytes from ``chunks`` as one; ``True`` when it is exhausted."""
+    parts, done = _gather(chunks, PREFETCH)
+    return (parts[0] if len(parts) == 1 else b"".join(parts)), done
+
+
+def _gather(chunks: Iterator[bytes], limit: int) -> tuple[list[bytes], bool]:
+    """Chunks from ``chunks`` until ``limit`` bytes; ``True`` when it is exhausted.
 
     An empty chunk (``messages.FLUSH``) ends the batch early once something is gathered.
     """
@@ -228,13 +350,13 @@ def _take(chunks: Iterator[bytes]) -> tuple[bytes, bool]:
     for chunk in chunks:
         if not chunk:
             if parts:
-                return b"".join(parts), False
+                return parts, False
             continue
         parts.append(chunk)
         total += len(chunk)
-        if total >= PREFETCH:
-            return b"".join(parts), False
-    return b"".join(parts), True
+        if total >= limit:
+            return parts, False
+    return parts, True
 
 
 class ASGIAdapter:
@@ -345,9 +467,11 @@ class ASGIAdapter:
                 pool = self.executor if streaming is None else self.uploads
                 response, chunks, first, done = await loop.run_in_executor(pool, self._run, request)
         except ClientDisconnected as error:
+            _stop(streaming)
             await _aborted(request, error, send, answer=True)
             return
         except Exception:
+            _stop(streaming)
             logger.exception("request failed: %s %s", request.method, _printable(request.path))
             await _send_500(send)
             return
@@ -360,6 +484,7 @@ class ASGIAdapter:
         finally:
             # Closing releases an open file or a lock: quick, so no second thread hop.
             response.close()
+            _stop(streaming)
 
     def _on_loop(self, request: Request) -> bool:
         """Whether ``request`` (its body in memory) runs on the event loop."""
@@ -407,21 +532,51 @@ class ASGIAdapter:
         watcher = None
         if streaming is None or not streaming.more:
             watcher = asyncio.ensure_future(_watch_disconnect(receive, gone))
-        loop = asyncio.get_running_loop()
         pool = self.executor if streaming is None else self.uploads
+        on_loop = self.inline and streaming is None  # the whole core never blocks
+        # In a thread, the next batch is read while this one is sent: the file read and
+        # the socket write overlap (two batches in memory at most).
+        ahead: concurrent.futures.Future[tuple[list[bytes], bool]] | None = None
         try:
-            data = first
+            batch = [first]
             while not done and not gone.is_set():
-                await send({"type": "http.response.body", "body": data, "more_body": True})
-                if self.inline and streaming is None:  # the whole core never blocks
-                    data, done = _take(chunks)
+                if not on_loop:
+                    ahead = pool.submit(_gather, chunks, BATCH)
+                for data in batch:
+                    if gone.is_set():
+                        return
+                    await send({"type": "http.response.body", "body": data, "more_body": True})
+                if ahead is None:
+                    batch, done = _gather(chunks, PREFETCH)
                 else:
-                    data, done = await loop.run_in_executor(pool, _take, chunks)
+                    batch, done = await asyncio.wrap_future(ahead)
+                    ahead = None
             if not gone.is_set():
-                await send({"type": "http.response.body", "body": data, "more_body": False})
+                last = batch.pop() if batch else b""
+                for data in batch:
+                    await send({"type": "http.response.body", "body": data, "more_body": True})
+                await send({"type": "http.response.body", "body": last, "more_body": False})
         finally:
             if watcher is not None:
                 watcher.cancel()
+            if ahead is not None:
+                # The response is closed next: never while a thread still reads it.
+                await _settle(ahead)
+
+
+async def _settle(future: concurrent.futures.Future[Any]) -> None:
+    """Wait for ``future`` (even when cancelled meanwhile); its outcome is dropped."""
+    while not future.done():
+        with suppress(asyncio.CancelledError):
+            await asyncio.wait({asyncio.wrap_future(future)})
+    if not future.cancelled():
+        future.exception()
+
+
+def _stop(streaming: _StreamingBody | None) -> None:
+    """Stop receiving a streamed body once its request is over (a no-op otherwise)."""
+    if streaming is not None:
+        streaming.close()
 
 
 def _whole(response: Response) -> tuple[bytes, bool]:

@@ -43,7 +43,7 @@ from django_objectstore.server.backends.tiered.database import (
     location_params,
     to_micros,
 )
-from django_objectstore.server.backends.tiered.files import CHUNK, DIR_MODE, FileLayer
+from django_objectstore.server.backends.tiered.files import BULK, CHUNK, DIR_MODE, FileLayer
 from django_objectstore.server.backends.tiered.revisions import FileObject, FileTier, InlineObject
 from django_objectstore.server.backends.tiered.uploads import TieredUploadStore
 from django_objectstore.server.backends.uploads import ChainReader
@@ -162,7 +162,7 @@ class TieredBackend:
         new = self.revisions.create()
         try:
             new.write(head)
-            while chunk := body.read(CHUNK):
+            while chunk := body.read(BULK):
                 new.write(chunk)
             name = new.publish()
         except BaseException:

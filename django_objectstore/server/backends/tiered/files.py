@@ -14,6 +14,10 @@ import os
 from contextlib import suppress
 
 CHUNK = 64 * 1024
+"""Bytes buffered before a write reaches the disk."""
+BULK = 1024 * 1024
+"""Bytes per read of a revision file or of a large request body: each read is one
+handoff between the HTTP layer's threads, so large ones keep large transfers cheap."""
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 CLOEXEC = getattr(os, "O_CLOEXEC", 0)

@@ -29,6 +29,7 @@ from datetime import timedelta
 
 from django_objectstore.server.backends.records import ObjectMetadata
 from django_objectstore.server.backends.tiered.files import (
+    BULK,
     CHUNK,
     CLOEXEC,
     FILE_MODE,
@@ -198,7 +199,7 @@ class _Chunks:
             self._owner.close()
             raise StopIteration
         try:
-            chunk = self._owner.read_at(self._position, min(CHUNK, self._end - self._position))
+            chunk = self._owner.read_at(self._position, min(BULK, self._end - self._position))
         except BaseException:
             self._owner.close()
             raise
