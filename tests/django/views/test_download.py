@@ -9,6 +9,8 @@ import pytest
 import zstandard
 from asgiref.sync import async_to_sync
 from django.core.files.base import ContentFile
+from django.core.signals import request_finished
+from django.db import close_old_connections
 from django.http import HttpRequest
 from django.test import AsyncClient, Client, override_settings
 from django.urls import reverse
@@ -39,8 +41,17 @@ def _body(response: object) -> bytes:
 
 def _closed(response: Any) -> Any:
     """``response`` closed unread, as a server closes it when the client hangs up after the
-    headers: the GET behind a streamed body ends now, not when garbage is collected."""
-    response.close()
+    headers: the GET behind a streamed body ends now, not when garbage is collected.
+
+    Like Django's test client, without ``close_old_connections``: the test's transaction
+    is still open, and closing its connection (PostgreSQL does, SQLite's in-memory one
+    does not) would drop the pending on-commit callbacks of the rows the test saved.
+    """
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
     return response
 
 
