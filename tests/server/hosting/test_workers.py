@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -41,11 +42,13 @@ def _gone(pid: int) -> bool:
 
 
 def _wait_gone(pids: set[int], deadline: float) -> set[int]:
+    """Poll until every process in ``pids`` is gone, or ``deadline``; what is left."""
+    pause = threading.Event()
     while time.monotonic() < deadline:
         left = {pid for pid in pids if not _gone(pid)}
         if not left:
             return left
-        time.sleep(0.05)
+        pause.wait(0.05)
     return {pid for pid in pids if not _gone(pid)}
 
 
