@@ -54,15 +54,13 @@ class FrozenClock:
             self._now += delta
 
 
-class RecordingBackend:
-    """Wraps a real backend, recording the calls that change something."""
+class DelegatingBackend:
+    """A backend that hands every call to ``inner``; test wrappers override what they watch."""
 
-    def __init__(self, inner: Backend | None = None) -> None:
-        self.inner: Backend = inner if inner is not None else MemoryBackend()
-        self.writes: list[str] = []
+    def __init__(self, inner: Backend) -> None:
+        self.inner = inner
 
     def put(self, location: ObjectLocation, metadata: ObjectMetadata, body: BodyReader) -> int:
-        self.writes.append(f"put {location.key}")
         return self.inner.put(location, metadata, body)
 
     def get(self, location: ObjectLocation) -> StoredObject | None:
@@ -70,6 +68,38 @@ class RecordingBackend:
 
     def head(self, location: ObjectLocation) -> ObjectHead | None:
         return self.inner.head(location)
+
+    def update_metadata(
+        self,
+        location: ObjectLocation,
+        update: Callable[[ObjectMetadata], ObjectMetadata | None],
+    ) -> ObjectMetadata | None:
+        return self.inner.update_metadata(location, update)
+
+    def renew_many(self, renewals: Sequence[tuple[ObjectLocation, DeadlineRenewal]]) -> None:
+        self.inner.renew_many(renewals)
+
+    def delete(self, location: ObjectLocation) -> None:
+        self.inner.delete(location)
+
+    def sweep(self, now: datetime) -> int:
+        return self.inner.sweep(now)
+
+    @property
+    def uploads(self) -> UploadStore:
+        return self.inner.uploads
+
+
+class RecordingBackend(DelegatingBackend):
+    """Wraps a real backend, recording the calls that change something."""
+
+    def __init__(self, inner: Backend | None = None) -> None:
+        super().__init__(inner if inner is not None else MemoryBackend())
+        self.writes: list[str] = []
+
+    def put(self, location: ObjectLocation, metadata: ObjectMetadata, body: BodyReader) -> int:
+        self.writes.append(f"put {location.key}")
+        return self.inner.put(location, metadata, body)
 
     def update_metadata(
         self,
@@ -95,13 +125,6 @@ class RecordingBackend:
     def delete(self, location: ObjectLocation) -> None:
         self.writes.append(f"delete {location.key}")
         self.inner.delete(location)
-
-    def sweep(self, now: datetime) -> int:
-        return self.inner.sweep(now)
-
-    @property
-    def uploads(self) -> UploadStore:
-        return self.inner.uploads
 
     def stored(self, location: ObjectLocation) -> ObjectMetadata | None:
         """The stored metadata, expired or not, or ``None``."""

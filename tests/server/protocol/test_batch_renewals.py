@@ -16,36 +16,24 @@ import pytest
 
 from django_objectstore.server.backends.records import (
     DeadlineRenewal,
-    ObjectHead,
     ObjectLocation,
     ObjectMetadata,
-    StoredObject,
 )
 from django_objectstore.server.backends.tiered import TieredBackend
-from django_objectstore.server.backends.uploads import UploadStore
-from django_objectstore.server.messages import BodyReader
 from django_objectstore.server.protocol.batch import MAX_HELD_STREAMS
+from tests.server.harness import DelegatingBackend
 from tests.server.protocol.test_batch import Harness, op
 
 
-class CountingBackend:
+class CountingBackend(DelegatingBackend):
     """A tiered backend that counts its renewal calls (each ``renew_many`` is one
     transaction, each ``update_metadata`` another)."""
 
     def __init__(self, root: Path) -> None:
-        self.inner = TieredBackend(root, fsync=False)
+        super().__init__(TieredBackend(root, fsync=False))
         self.renew_many_sizes: list[int] = []
         self.updates = 0
         self.fail_renewals = False
-
-    def put(self, location: ObjectLocation, metadata: ObjectMetadata, body: BodyReader) -> int:
-        return self.inner.put(location, metadata, body)
-
-    def get(self, location: ObjectLocation) -> StoredObject | None:
-        return self.inner.get(location)
-
-    def head(self, location: ObjectLocation) -> ObjectHead | None:
-        return self.inner.head(location)
 
     def update_metadata(
         self,
@@ -60,16 +48,6 @@ class CountingBackend:
         if self.fail_renewals:
             raise OSError(5, "renewals could not be written")
         self.inner.renew_many(renewals)
-
-    def delete(self, location: ObjectLocation) -> None:
-        self.inner.delete(location)
-
-    def sweep(self, now: object) -> int:
-        return self.inner.sweep(now)  # type: ignore[arg-type]
-
-    @property
-    def uploads(self) -> UploadStore:
-        return self.inner.uploads
 
 
 @pytest.fixture
