@@ -10,13 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from django.conf import settings
-from django.core.files.storage import storages
-from django.test import override_settings
 
 from django_objectstore.pytest_plugin import ObjectstoreServer
 from django_objectstore.storage import ObjectstoreStorage
 from testproject.example.models import Organization, Project
+from tests.django.attachments import attachments_with
 
 
 @pytest.fixture
@@ -24,22 +22,13 @@ def attachments_storage(
     objectstore_server: ObjectstoreServer, objectstore_usecase: str
 ) -> Iterator[ObjectstoreStorage]:
     """The ``attachments`` storage on the test server, zstd-compressed like the example."""
-    config = {
-        "BACKEND": "django_objectstore.storage.ObjectstoreStorage",
-        "OPTIONS": {
-            "alias": "attachments",
-            "base_url": str(objectstore_server),
-            "usecase": objectstore_usecase,
-            "compression": "zstd",
-        },
-    }
-    with override_settings(STORAGES={**settings.STORAGES, "attachments": config}):
-        storage = storages["attachments"]
-        assert isinstance(storage, ObjectstoreStorage)
-        try:
-            yield storage
-        finally:
-            storage.close()
+    with attachments_with(
+        alias="attachments",
+        base_url=str(objectstore_server),
+        usecase=objectstore_usecase,
+        compression="zstd",
+    ) as storage:
+        yield storage
 
 
 @pytest.fixture

@@ -25,14 +25,13 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.files.storage import storages
-from django.test import override_settings
 from django.urls import reverse
 from websockets.sync.client import ClientConnection, connect
 
 from django_objectstore.pytest_plugin import ObjectstoreServer
 from django_objectstore.storage import ObjectstoreStorage
 from testproject.example.models import Attachment, Organization, Project
+from tests.django.attachments import attachments_with
 
 pytestmark = [
     pytest.mark.browser,
@@ -196,21 +195,13 @@ def tti_attachments(
     objectstore_server: ObjectstoreServer, objectstore_usecase: str
 ) -> Iterator[ObjectstoreStorage]:
     """The example's ``attachments`` storage (time to idle, zstd) on the test server."""
-    config = {
-        "BACKEND": "django_objectstore.storage.ObjectstoreStorage",
-        "OPTIONS": {
-            **settings.STORAGES["attachments"]["OPTIONS"],
-            "base_url": str(objectstore_server),
-            "usecase": objectstore_usecase,
-        },
+    options = {
+        **settings.STORAGES["attachments"]["OPTIONS"],
+        "base_url": str(objectstore_server),
+        "usecase": objectstore_usecase,
     }
-    with override_settings(STORAGES={**settings.STORAGES, "attachments": config}):
-        storage = storages["attachments"]
-        assert isinstance(storage, ObjectstoreStorage)
-        try:
-            yield storage
-        finally:
-            storage.close()
+    with attachments_with(**options) as storage:
+        yield storage
 
 
 @pytest.fixture

@@ -7,16 +7,15 @@ import os
 from collections.abc import Iterator, Mapping
 
 import pytest
-from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.files.storage import storages
-from django.test import Client, override_settings
+from django.test import Client
 from django.urls import reverse
 
 from django_objectstore import views
 from django_objectstore.pytest_plugin import ObjectstoreServer
 from django_objectstore.storage import ObjectstoreStorage
 from testproject.example.models import Attachment, Project
+from tests.django.attachments import attachments_with
 
 pytestmark = pytest.mark.django_db
 
@@ -57,23 +56,14 @@ def counter() -> RequestCounter:
 def counted_storage(
     objectstore_server: ObjectstoreServer, objectstore_usecase: str, counter: RequestCounter
 ) -> Iterator[ObjectstoreStorage]:
-    config = {
-        "BACKEND": "django_objectstore.storage.ObjectstoreStorage",
-        "OPTIONS": {
-            "alias": "attachments",
-            "base_url": str(objectstore_server),
-            "usecase": objectstore_usecase,
-            "compression": "zstd",
-            "client_options": {"metrics_backend": counter},
-        },
-    }
-    with override_settings(STORAGES={**settings.STORAGES, "attachments": config}):
-        storage = storages["attachments"]
-        assert isinstance(storage, ObjectstoreStorage)
-        try:
-            yield storage
-        finally:
-            storage.close()
+    with attachments_with(
+        alias="attachments",
+        base_url=str(objectstore_server),
+        usecase=objectstore_usecase,
+        compression="zstd",
+        client_options={"metrics_backend": counter},
+    ) as storage:
+        yield storage
 
 
 def _download(project: Project, data: bytes, filename: str, **headers: str) -> list[bytes]:
