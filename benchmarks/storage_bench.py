@@ -13,7 +13,6 @@ Operations: one save+open = ``storage.save(name, ContentFile)`` then
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from benchmarks.support import (
     machine,
     paired,
     print_table,
+    settings_from_argv,
 )
 
 
@@ -154,10 +154,7 @@ def own_work(settings: Settings) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="short rounds: proves it runs")
-    args, _ = parser.parse_known_args(argv)
-    settings = Settings.quick_mode() if args.quick else Settings()
+    settings = settings_from_argv(argv, __doc__.splitlines()[0])
     configure_django()
     print(f"\n# storage_bench on {machine()}")
     print(DATA_NOTE)

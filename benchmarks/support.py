@@ -10,6 +10,7 @@ round's ratio, and says whether the goal is met.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import random
@@ -296,3 +297,11 @@ def configure_django() -> None:
             OBJECTSTORE={},
         )
         django.setup()
+
+
+def settings_from_argv(argv: list[str] | None, description: str) -> Settings:
+    """The rounds a benchmark without options of its own runs: ``--quick`` or the full ones."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="short rounds: proves it runs")
+    args, _ = parser.parse_known_args(argv)
+    return Settings.quick_mode() if args.quick else Settings()

@@ -23,7 +23,6 @@ Goal: the view >= 0.9x the direct get's operations per second.
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
@@ -40,6 +39,7 @@ from benchmarks.support import (
     machine,
     paired,
     print_table,
+    settings_from_argv,
 )
 
 SCOPE = "org=1"
@@ -179,10 +179,7 @@ def run(settings: Settings) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="short rounds: proves it runs")
-    args, _ = parser.parse_known_args(argv)
-    settings = Settings.quick_mode() if args.quick else Settings()
+    settings = settings_from_argv(argv, __doc__.splitlines()[0])
     configure_django()
     print(f"\n# view_bench on {machine()}")
     print(DATA_NOTE)
