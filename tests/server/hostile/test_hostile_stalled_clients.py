@@ -110,62 +110,50 @@ def loaded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPr
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def stalled_uploads(loaded_server: ServerProcess) -> Iterator[Load]:
-    """Measurements while 200 uploads stall (the server is not used afterwards)."""
-    load, sockets = _measure(loaded_server, CLIENTS, 0)
-    record_measurement(
-        f"/health under {CLIENTS} stalled uploads: "
-        + (f"{load.health * 1000:.1f} ms" if load.health is not None else "no answer")
-        + f" (timeout {MEASURE_TIMEOUT:.0f} s)"
-    )
+def _loaded(server: ServerProcess, stalled: int, slow: int, what: str) -> Iterator[Load]:
+    """Measurements while ``stalled`` uploads and ``slow`` header senders are connected."""
+    load, sockets = _measure(server, stalled, slow)
+    latency = f"{load.health * 1000:.1f} ms" if load.health is not None else "no answer"
+    record_measurement(f"/health under {what}: {latency} (timeout {MEASURE_TIMEOUT:.0f} s)")
     yield load
     for sock in sockets:
         sock.close()
+
+
+def _answered_in_time(load: Load, *requests: str) -> None:
+    for request in requests:
+        took = getattr(load, request)
+        assert took is not None and took < WITHIN, (request, took)
+
+
+@pytest.fixture(scope="module")
+def stalled_uploads(loaded_server: ServerProcess) -> Iterator[Load]:
+    """Measurements while 200 uploads stall (the server is not used afterwards)."""
+    yield from _loaded(loaded_server, CLIENTS, 0, f"{CLIENTS} stalled uploads")
 
 
 @pytest.fixture
 def slow_headers(server_factory: ServerFactory) -> Iterator[Load]:
     server = server_factory(OS__HTTP__BODY_IDLE_TIMEOUT=LONG_IDLE)
-    load, sockets = _measure(server, 0, CLIENTS)
-    record_measurement(
-        f"/health under {CLIENTS} slow-header clients: "
-        + (f"{load.health * 1000:.1f} ms" if load.health is not None else "no answer")
-    )
-    yield load
-    for sock in sockets:
-        sock.close()
+    yield from _loaded(server, 0, CLIENTS, f"{CLIENTS} slow-header clients")
 
 
 @pytest.fixture
 def stalled_and_slow(server_factory: ServerFactory) -> Iterator[Load]:
     server = server_factory(OS__HTTP__BODY_IDLE_TIMEOUT=LONG_IDLE)
-    load, sockets = _measure(server, CLIENTS, CLIENTS)
-    record_measurement(
-        f"/health under {CLIENTS} stalled uploads and {CLIENTS} slow-header clients: "
-        + (f"{load.health * 1000:.1f} ms" if load.health is not None else "no answer")
-    )
-    yield load
-    for sock in sockets:
-        sock.close()
-
-
-STALL_REASON = (
-    "stalled body reads hold the 64 worker threads without a timeout, and /health and every"
-    " other request wait for the same pool"
-)
+    what = f"{CLIENTS} stalled uploads and {CLIENTS} slow-header clients"
+    yield from _loaded(server, CLIENTS, CLIENTS, what)
 
 
 def test_health_answers_within_a_second_while_200_uploads_stall(stalled_uploads: Load) -> None:
     print(f"/health latency under {CLIENTS} stalled uploads: {stalled_uploads.health}")
-    assert stalled_uploads.health is not None and stalled_uploads.health < WITHIN
+    _answered_in_time(stalled_uploads, "health")
 
 
 def test_put_and_get_answer_within_a_second_while_200_uploads_stall(
     stalled_uploads: Load,
 ) -> None:
-    assert stalled_uploads.put is not None and stalled_uploads.put < WITHIN
-    assert stalled_uploads.get is not None and stalled_uploads.get < WITHIN
+    _answered_in_time(stalled_uploads, "put", "get")
 
 
 def test_stalled_uploads_keep_their_connections(stalled_uploads: Load) -> None:
@@ -176,9 +164,7 @@ def test_health_put_and_get_answer_within_a_second_while_200_clients_send_slow_h
     slow_headers: Load,
 ) -> None:
     print(f"/health latency under {CLIENTS} slow-header clients: {slow_headers.health}")
-    assert slow_headers.health is not None and slow_headers.health < WITHIN
-    assert slow_headers.put is not None and slow_headers.put < WITHIN
-    assert slow_headers.get is not None and slow_headers.get < WITHIN
+    _answered_in_time(slow_headers, "health", "put", "get")
     assert slow_headers.open_clients == slow_headers.clients
 
 
@@ -186,9 +172,7 @@ def test_health_put_and_get_answer_within_a_second_with_stalled_and_slow_clients
     stalled_and_slow: Load,
 ) -> None:
     print(f"/health latency under {CLIENTS}+{CLIENTS} stalled clients: {stalled_and_slow.health}")
-    assert stalled_and_slow.health is not None and stalled_and_slow.health < WITHIN
-    assert stalled_and_slow.put is not None and stalled_and_slow.put < WITHIN
-    assert stalled_and_slow.get is not None and stalled_and_slow.get < WITHIN
+    _answered_in_time(stalled_and_slow, "health", "put", "get")
 
 
 IDLE_TIMEOUT = 1.0
