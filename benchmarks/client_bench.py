@@ -47,7 +47,6 @@ from benchmarks.support import (
     json_lines,
     machine,
     print_table,
-    rate,
 )
 
 SMALL = json_lines(1024, seed=3)
@@ -98,10 +97,19 @@ class Worker:
         result.payload.close()
         assert data == SMALL
 
-    def small(self, compression: str, auth: bool, threads: int, seconds: float) -> float:
+    def small(
+        self, compression: str, auth: bool, threads: int, seconds: float
+    ) -> tuple[float, float]:
+        """PUT+GET pairs per second, and this process's CPU microseconds per pair."""
         session = self.session(compression, auth)
+        cpu_before = _cpu()
         if threads == 1:
-            return rate(lambda: self.put_get(session, "small-0"), seconds)
+            done = 0
+            started = time.perf_counter()
+            while (elapsed := time.perf_counter() - started) < seconds or not done:
+                self.put_get(session, "small-0")
+                done += 1
+            return done / elapsed, (_cpu() - cpu_before) / done * 1e6
         counts = [0] * threads
         deadline = time.perf_counter() + seconds
 
@@ -116,7 +124,9 @@ class Worker:
             worker.start()
         for worker in workers:
             worker.join()
-        return sum(counts) / (time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        pairs = max(sum(counts), 1)
+        return sum(counts) / elapsed, (_cpu() - cpu_before) / pairs * 1e6
 
     def upload(self, size: int) -> float:
         stream = JsonStream(size, self.block)
@@ -175,14 +185,14 @@ class WorkerProcess:
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
 
-    def ask(self, op: str, **arguments: object) -> float:
+    def ask(self, op: str, **arguments: object) -> Any:
         assert self.process.stdin is not None and self.process.stdout is not None
         self.process.stdin.write(json.dumps({"op": op, **arguments}) + "\n")
         self.process.stdin.flush()
         line = self.process.stdout.readline()
         if not line:
             raise SystemExit(f"benchmark worker failed during {op}")
-        return float(json.loads(line))
+        return json.loads(line)
 
     def close(self) -> None:
         assert self.process.stdin is not None
@@ -227,20 +237,36 @@ class SinkServer:
         self.server.stop()
 
 
+class Responder:
+    """``benchmarks.responder``: a server that costs the clients' comparison little."""
+
+    def __init__(self) -> None:
+        from benchmarks.server_bench import ServerProcess
+
+        argv = [sys.executable, "-m", "benchmarks.responder"]
+        self.server = ServerProcess(argv, dict(os.environ))
+        self.url = self.server.url
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
 def run(settings: Settings) -> None:
     size = settings.large_mib * MIB
     with tempfile.TemporaryDirectory() as tmp:
         private, public = _keys(Path(tmp))
         plain = SinkServer(settings.large_mib, None)
         signed = SinkServer(0, public)
-        workers: dict[str, WorkerProcess] = {}
-        signed_workers: dict[str, WorkerProcess] = {}
+        fast = Responder()
+        pools: dict[str, dict[str, WorkerProcess]] = {"fast": {}, "plain": {}, "signed": {}}
         try:
             for kind in ("ours", "official"):
-                workers[kind] = WorkerProcess(kind, plain.url, None)
-                signed_workers[kind] = WorkerProcess(kind, signed.url, str(private))
+                pools["fast"][kind] = WorkerProcess(kind, fast.url, None)
+                pools["plain"][kind] = WorkerProcess(kind, plain.url, None)
+                pools["signed"][kind] = WorkerProcess(kind, signed.url, str(private))
             limit = WorkerProcess("zstd", plain.url, None)
-            _small_tables(settings, workers, signed_workers)
+            _small_tables(settings, pools)
+            workers = pools["plain"]
             _large_tables(settings, workers, limit, size)
             rss = {kind: worker.ask("rss") for kind, worker in workers.items()}
             print("\n## Client memory (peak RSS of each client's worker process)")
@@ -255,50 +281,87 @@ def run(settings: Settings) -> None:
                 f"includes the worker's {settings.large_mib} MiB transfers, the "
                 f"{8} MiB JSON block they are read from and the interpreter"
             )
-            for worker in [*workers.values(), *signed_workers.values(), limit]:
-                worker.close()
+            for pool in pools.values():
+                for worker in pool.values():
+                    worker.close()
+            limit.close()
         finally:
             plain.stop()
             signed.stop()
+            fast.stop()
 
 
-def _small_tables(
-    settings: Settings, workers: dict[str, WorkerProcess], signed: dict[str, WorkerProcess]
-) -> None:
-    cases = [
-        ("1 thread, zstd (both defaults)", workers, "zstd", False, 1, 1.5),
-        ("1 thread, uncompressed", workers, "none", False, 1, 1.5),
-        ("1 thread, zstd, auth", signed, "zstd", True, 1, 1.3),
-        ("8 threads, zstd", workers, "zstd", False, 8, 1.3),
-    ]
-    rows = []
-    for label, pool, compression, auth, threads, goal in cases:
+SMALL_CASES = [
+    # label, backend, compression, auth, threads, goal (None: a reference row)
+    ("1 thread, zstd (both defaults)", "fast", "zstd", False, 1, 1.5),
+    ("1 thread, uncompressed", "fast", "none", False, 1, 1.5),
+    ("1 thread, zstd, auth", "signed", "zstd", True, 1, 1.3),
+    ("8 threads, zstd", "fast", "zstd", False, 8, 1.3),
+    ("1 thread, zstd (both defaults)", "plain", "zstd", False, 1, None),
+    ("1 thread, uncompressed", "plain", "none", False, 1, None),
+]
+BACKENDS = {
+    "fast": "benchmarks.responder (asyncio + httptools, about 30-40 us of CPU per request)",
+    "plain": "benchmarks.sink_server (our server, memory backend)",
+    "signed": "benchmarks.sink_server (our server, memory backend) verifying every token",
+}
+
+
+def _small_tables(settings: Settings, pools: dict[str, dict[str, WorkerProcess]]) -> None:
+    rows: list[Row] = []
+    references: list[Row] = []
+    cpu_notes = []
+    for label, backend, compression, auth, threads, goal in SMALL_CASES:
+        pool = pools[backend]
+        arguments: dict[str, object] = dict(compression=compression, auth=auth, threads=threads)
         for worker in pool.values():  # warm up: connections, sessions, tokens
-            worker.ask("small", compression=compression, auth=auth, threads=threads, seconds=0.05)
+            worker.ask("small", seconds=0.05, **arguments)
+        cpu: dict[str, list[float]] = {"ours": [], "official": []}
 
-        def measure(worker: WorkerProcess, **arguments: Any) -> Callable[[], float]:
-            return lambda: worker.ask("small", **arguments)
+        def measure(
+            kind: str,
+            cpu: dict[str, list[float]] = cpu,
+            pool: dict[str, WorkerProcess] = pool,
+            arguments: dict[str, object] = arguments,
+        ) -> Callable[[], float]:
+            def once() -> float:
+                pairs_per_second, cpu_us = pool[kind].ask(
+                    "small", seconds=settings.seconds, **arguments
+                )
+                cpu[kind].append(cpu_us)
+                return float(pairs_per_second)
 
-        arguments = dict(
-            compression=compression, auth=auth, threads=threads, seconds=settings.seconds
-        )
+            return once
+
         results = interleaved(
-            [(kind, measure(pool[kind], **arguments)) for kind in ("ours", "official")],
-            settings.rounds,
+            [(kind, measure(kind)) for kind in ("ours", "official")], settings.rounds
         )
-        rows.append(Row(label, results["ours"], results["official"], goal))
+        name = f"{label}, {backend}"
+        row = Row(name, results["ours"], results["official"], goal or 0.0)
+        (rows if goal is not None else references).append(row)
+        cpu_notes.append(
+            f"client CPU per pair, {name}: ours {statistics.median(cpu['ours']):.0f} us, "
+            f"official {statistics.median(cpu['official']):.0f} us"
+        )
+    notes = [
+        "backends: " + "; ".join(f"{key} = {value}" for key, value in BACKENDS.items()),
+        "payload: 1 KiB of JSON lines; one key per thread, overwritten",
+        f"{settings.rounds} interleaved rounds of {settings.seconds:g} s per client",
+    ]
+    unit = "PUT+GET pairs per second (one pair = PUT then GET of the same key)"
     print_table(
-        "Client vs official 0.2.10: 1 KiB PUT+GET",
-        "PUT+GET pairs per second (one pair = PUT then GET of the same key)",
-        ("ours", "official 0.2.10"),
-        rows,
-        [
-            "backend: benchmarks.sink_server, our server with the memory backend "
-            "(overwrites one key per thread)",
-            "payload: 1 KiB of JSON lines",
-            f"{settings.rounds} interleaved rounds of {settings.seconds:g} s per client",
-        ],
+        "Client vs official 0.2.10: 1 KiB PUT+GET", unit, ("ours", "official 0.2.10"), rows, notes
     )
+    print("\nreference, no goal: the same against our own server, whose ~150-200 us of CPU per")
+    print("request is shared by both clients and dilutes the ratio")
+    for row in references:
+        rounds = ", ".join(f"{r:.2f}" for r in row.ratios)
+        print(
+            f"- {row.label}: ours {statistics.median(row.ours):.0f}, official "
+            f"{statistics.median(row.baseline):.0f} pairs/s, {row.ratio:.2f}x (rounds {rounds})"
+        )
+    for note in cpu_notes:
+        print(f"- {note}")
 
 
 def _large_tables(

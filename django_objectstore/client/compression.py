@@ -171,9 +171,16 @@ def is_compressed_type(content_type: str | None) -> bool:
     return base.startswith(("image/", "video/", "audio/")) and base not in _COMPRESSIBLE_MEDIA
 
 
+_SIGNATURES_AT: tuple[tuple[int, tuple[bytes, ...]], ...] = tuple(
+    (offset, tuple(magic for at, magic in _SIGNATURES if at == offset))
+    for offset in sorted({at for at, _ in _SIGNATURES})
+)
+"""The signatures grouped by offset: one ``startswith`` call per offset, not per format."""
+
+
 def looks_compressed(head: bytes) -> bool:
     """Whether ``head`` (a payload's first bytes) starts like a compressed format."""
-    return any(head.startswith(magic, offset) for offset, magic in _SIGNATURES)
+    return any(head.startswith(magics, offset) for offset, magics in _SIGNATURES_AT)
 
 
 def worth_compressing(sample: bytes, packed: bytes | None = None) -> bool:

@@ -25,6 +25,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 
 from django_objectstore.client.errors import ObjectstoreConnectionError, ObjectstoreTimeoutError
 from django_objectstore.client.transports.base import RequestBody
+from django_objectstore.client.transports.connections import connection_pool
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 60.0
@@ -114,7 +115,7 @@ class HttpTransport:
         )
         self._pool_kwargs = kwargs
         self._pool_size: int = kwargs["maxsize"]
-        self.pool = urllib3.connection_from_url(base_url, **kwargs)
+        self.pool = connection_pool(base_url, **kwargs)
         timeout = kwargs["timeout"]
         limit = timeout.read_timeout if isinstance(timeout, urllib3.Timeout) else timeout
         self.read_timeout: float | None = limit if isinstance(limit, int | float) else None
@@ -195,9 +196,7 @@ class HttpTransport:
                 return
             old = self.pool
             self._pool_size = size
-            self.pool = urllib3.connection_from_url(
-                self.base_url, **{**self._pool_kwargs, "maxsize": size}
-            )
+            self.pool = connection_pool(self.base_url, **{**self._pool_kwargs, "maxsize": size})
         old.close()
 
     def close(self) -> None:
