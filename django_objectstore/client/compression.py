@@ -26,6 +26,11 @@ CHUNK_SIZE = 64 * 1024
 """Bytes read from an upload source at a time. Below glibc's 128 KiB mmap threshold:
 larger buffers are mapped and unmapped per read and cost twice the CPU in page faults."""
 
+DECODE_READ_SIZE = 256 * 1024
+"""Bytes of a zstd response read at a time while decoding it. Larger than
+:data:`CHUNK_SIZE`: a 256 MiB download of JSON lines decoded 2-4% faster than with
+64 KiB reads (fewer trips through urllib3; 1 MiB reads were slower again)."""
+
 Source = bytes | bytearray | memoryview | BinaryIO | Iterable[bytes]
 
 ZSTD_LEVEL = 3
@@ -346,6 +351,6 @@ class Payload(io.RawIOBase):
 def decompress_reader(raw: Readable) -> Payload:
     """Decode a zstd body (one or more frames) as it is read."""
     reader: Any = zstandard.ZstdDecompressor().stream_reader(
-        cast(Any, raw), read_size=CHUNK_SIZE, read_across_frames=True, closefd=False
+        cast(Any, raw), read_size=DECODE_READ_SIZE, read_across_frames=True, closefd=False
     )
     return Payload(reader, on_close=getattr(raw, "close", None))
