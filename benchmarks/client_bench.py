@@ -1,17 +1,21 @@
 """Our client against the official ``objectstore-client`` 0.2.10, interleaved.
 
 Both clients run in their own long-lived worker process (so each one's peak RSS is its
-own) against one server process: ``benchmarks.sink_server``, our server with the memory
-backend that keeps nothing large (uploads to ``sink*`` keys are dropped, downloads of
-them stream one prepared zstd frame). Each round measures both clients for the same
-time, in reversed order on odd rounds; tables give medians and per-round ratios.
+own). Each round measures both clients for the same time, in reversed order on odd
+rounds; tables give medians and per-round ratios, and each worker reports its own CPU
+time per operation.
 
 - small: 1 KiB of JSON lines, PUT then GET of the same key, operations = PUT+GET pairs
-  per second; both clients with their defaults (zstd), with compression "none", with
-  auth (a signing key; the server verifies every token), and with 8 threads sharing
-  one client (zstd);
+  per second; both clients with their defaults (zstd), with compression "none", and
+  with 8 threads sharing one client (zstd), against ``benchmarks.responder`` (a minimal
+  objectstore responder, so the ratio is the clients' own and not diluted by our
+  Python server's time); with auth (a signing key) against our server, which verifies
+  every token. References without a goal: the same against our server, and our client
+  against a bare urllib3 pool sending the same two requests;
 - large: a ``--large-mib`` MiB JSON-lines upload (a non-seekable stream, compressed on
-  the fly) and download (decompressed on the fly), MB/s of decoded data, against zstd's
+  the fly) and download (decompressed on the fly), MB/s of decoded data, against
+  ``benchmarks.sink_server`` (our server with the memory backend; uploads to ``sink*``
+  keys are dropped, downloads of them stream one prepared zstd frame) and against zstd's
   one-core limit on the same data measured in the same rounds by a third process;
 - the peak RSS of each client's worker.
 
@@ -74,6 +78,11 @@ class Worker:
     def session(self, compression: str, auth: bool) -> Any:
         key = (compression, auth)
         if key not in self.sessions:
+            if self.kind == "urllib3":
+                import urllib3
+
+                self.sessions[key] = urllib3.connection_from_url(self.url, maxsize=8)
+                return self.sessions[key]
             if self.kind == "ours":
                 from django_objectstore.client import Client, SecretKey, Usecase
 
@@ -90,11 +99,25 @@ class Worker:
         return self.sessions[key]
 
     def put_get(self, session: Any, key: str) -> None:
+        if self.kind == "urllib3":
+            self.raw_put_get(session, key)
+            return
         session.put(SMALL, key=key)
         result = session.get(key)
         assert result is not None
         data = result.payload.read()
         result.payload.close()
+        assert data == SMALL
+
+    def raw_put_get(self, pool: Any, key: str) -> None:
+        """The same two requests on a bare urllib3 pool: the floor of any urllib3 client."""
+        path = f"/v1/objects/bench/org=1/{key}"
+        headers = {"x-sn-compression": "none", "content-type": "application/octet-stream"}
+        response = pool.urlopen("PUT", path, body=SMALL, headers=headers, retries=False)
+        assert json.loads(response.data)["key"] == key
+        response = pool.urlopen("GET", path, retries=False, preload_content=False)
+        data = response.read()
+        response.release_conn()
         assert data == SMALL
 
     def small(
@@ -264,6 +287,7 @@ def run(settings: Settings) -> None:
                 pools["fast"][kind] = WorkerProcess(kind, fast.url, None)
                 pools["plain"][kind] = WorkerProcess(kind, plain.url, None)
                 pools["signed"][kind] = WorkerProcess(kind, signed.url, str(private))
+            pools["fast"]["urllib3"] = WorkerProcess("urllib3", fast.url, None)
             limit = WorkerProcess("zstd", plain.url, None)
             _small_tables(settings, pools)
             workers = pools["plain"]
@@ -292,13 +316,14 @@ def run(settings: Settings) -> None:
 
 
 SMALL_CASES = [
-    # label, backend, compression, auth, threads, goal (None: a reference row)
-    ("1 thread, zstd (both defaults)", "fast", "zstd", False, 1, 1.5),
-    ("1 thread, uncompressed", "fast", "none", False, 1, 1.5),
-    ("1 thread, zstd, auth", "signed", "zstd", True, 1, 1.3),
-    ("8 threads, zstd", "fast", "zstd", False, 8, 1.3),
-    ("1 thread, zstd (both defaults)", "plain", "zstd", False, 1, None),
-    ("1 thread, uncompressed", "plain", "none", False, 1, None),
+    # label, backend, compression, auth, threads, baseline, goal (None: a reference row)
+    ("1 thread, zstd (both defaults)", "fast", "zstd", False, 1, "official", 1.5),
+    ("1 thread, uncompressed", "fast", "none", False, 1, "official", 1.5),
+    ("1 thread, zstd, auth", "signed", "zstd", True, 1, "official", 1.3),
+    ("8 threads, zstd", "fast", "zstd", False, 8, "official", 1.3),
+    ("1 thread, zstd (both defaults)", "plain", "zstd", False, 1, "official", None),
+    ("1 thread, uncompressed", "plain", "none", False, 1, "official", None),
+    ("1 thread, uncompressed", "fast", "none", False, 1, "urllib3", None),
 ]
 BACKENDS = {
     "fast": "benchmarks.responder (asyncio + httptools, about 30-40 us of CPU per request)",
@@ -308,15 +333,15 @@ BACKENDS = {
 
 
 def _small_tables(settings: Settings, pools: dict[str, dict[str, WorkerProcess]]) -> None:
-    rows: list[Row] = []
-    references: list[Row] = []
+    rows: list[tuple[Row, str]] = []
+    references: list[tuple[Row, str]] = []
     cpu_notes = []
-    for label, backend, compression, auth, threads, goal in SMALL_CASES:
+    for label, backend, compression, auth, threads, baseline, goal in SMALL_CASES:
         pool = pools[backend]
         arguments: dict[str, object] = dict(compression=compression, auth=auth, threads=threads)
         for worker in pool.values():  # warm up: connections, sessions, tokens
             worker.ask("small", seconds=0.05, **arguments)
-        cpu: dict[str, list[float]] = {"ours": [], "official": []}
+        cpu: dict[str, list[float]] = {"ours": [], baseline: []}
 
         def measure(
             kind: str,
@@ -334,14 +359,14 @@ def _small_tables(settings: Settings, pools: dict[str, dict[str, WorkerProcess]]
             return once
 
         results = interleaved(
-            [(kind, measure(kind)) for kind in ("ours", "official")], settings.rounds
+            [(kind, measure(kind)) for kind in ("ours", baseline)], settings.rounds
         )
         name = f"{label}, {backend}"
-        row = Row(name, results["ours"], results["official"], goal or 0.0)
-        (rows if goal is not None else references).append(row)
+        row = Row(name, results["ours"], results[baseline], goal or 0.0)
+        (rows if goal is not None else references).append((row, baseline))
         cpu_notes.append(
             f"client CPU per pair, {name}: ours {statistics.median(cpu['ours']):.0f} us, "
-            f"official {statistics.median(cpu['official']):.0f} us"
+            f"{baseline} {statistics.median(cpu[baseline]):.0f} us"
         )
     notes = [
         "backends: " + "; ".join(f"{key} = {value}" for key, value in BACKENDS.items()),
@@ -349,15 +374,15 @@ def _small_tables(settings: Settings, pools: dict[str, dict[str, WorkerProcess]]
         f"{settings.rounds} interleaved rounds of {settings.seconds:g} s per client",
     ]
     unit = "PUT+GET pairs per second (one pair = PUT then GET of the same key)"
-    print_table(
-        "Client vs official 0.2.10: 1 KiB PUT+GET", unit, ("ours", "official 0.2.10"), rows, notes
-    )
-    print("\nreference, no goal: the same against our own server, whose ~150-200 us of CPU per")
-    print("request is shared by both clients and dilutes the ratio")
-    for row in references:
+    title = "Client vs official 0.2.10: 1 KiB PUT+GET"
+    print_table(title, unit, ("ours", "official 0.2.10"), [row for row, _ in rows], notes)
+    print("\nreference, no goal: against our own server (its ~150-200 us of CPU per request is")
+    print("shared by both clients and dilutes the ratio), and against a bare urllib3 pool sending")
+    print("the same two requests with no client around them (the floor of a urllib3 client)")
+    for row, baseline in references:
         rounds = ", ".join(f"{r:.2f}" for r in row.ratios)
         print(
-            f"- {row.label}: ours {statistics.median(row.ours):.0f}, official "
+            f"- {row.label}: ours {statistics.median(row.ours):.0f}, {baseline} "
             f"{statistics.median(row.baseline):.0f} pairs/s, {row.ratio:.2f}x (rounds {rounds})"
         )
     for note in cpu_notes:
