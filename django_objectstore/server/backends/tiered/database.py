@@ -24,6 +24,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -210,6 +211,29 @@ def disk_errors(path: str) -> Iterator[None]:
 # -- connections -----------------------------------------------------------------------
 
 
+def _use_wal(connection: sqlite3.Connection) -> None:
+    """Switch ``connection``'s database to WAL mode, waiting out other processes.
+
+    The first switch of a new database file needs an exclusive lock, and SQLite answers
+    ``database is locked`` at once, without its busy timeout, when another process holds
+    a lock at that moment: it happens when several processes (server workers, a Django
+    site's web workers on an embedded store) open a fresh store together. So the switch
+    is retried, backing off, for up to :data:`BUSY_TIMEOUT` seconds. Once the file is in
+    WAL mode (it stays so), the statement needs no such lock.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    delay = 0.001
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)  # SQLite's own busy handler sleeps the same way
+        delay = min(delay * 2, 0.05)
+
+
 class Database:
     """Connections to one database file: one per thread, transactions as context managers.
 
@@ -259,7 +283,7 @@ class Database:
             )
             try:
                 os.chmod(self.path, 0o600)
-                connection.execute("PRAGMA journal_mode = WAL")
+                _use_wal(connection)
                 connection.execute(f"PRAGMA synchronous = {self._synchronous}")
                 connection.execute("PRAGMA journal_size_limit = 67108864")
                 connection.execute("PRAGMA temp_store = MEMORY")
