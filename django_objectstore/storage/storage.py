@@ -13,7 +13,6 @@ view serves by default.
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
@@ -25,7 +24,6 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, SuspiciousFileOperation
 from django.core.files.base import File
 from django.core.files.storage import Storage
-from django.core.files.utils import validate_file_name
 from django.urls import reverse
 from django.utils.module_loading import import_string
 
@@ -60,9 +58,10 @@ from django_objectstore.storage.files import (
     uncompressed_size,
 )
 from django_objectstore.storage.names import (
+    check_file_name,
     check_relative_name,
     join_name,
-    looks_scoped,
+    scoped_parts,
     split_name,
 )
 from django_objectstore.storage.options import (
@@ -338,8 +337,12 @@ class ObjectstoreStorage(Storage):
 
     def scopes_and_key_for_save(self, name: str) -> tuple[Scopes, str]:
         """A save name is ``<scope>/<key>``; an unscoped name goes to the active scope."""
-        if looks_scoped(name):
-            return self.parse_name(name)
+        try:
+            parts = scoped_parts(name)
+        except ValueError as exc:
+            raise SuspiciousFileOperation(str(exc)) from None
+        if parts is not None:
+            return parts
         return self.parse_name(join_name(get_current_scope() or (), name))
 
     def is_name_available(self, name: str, max_length: int | None = None) -> bool:
@@ -365,8 +368,7 @@ class ObjectstoreStorage(Storage):
         overwrite = self.key_mode == "name" and self.allow_overwrite
         if self.key_mode == "name" and not overwrite:
             return super().get_available_name(name, max_length)
-        name = str(name).replace("\\", "/")
-        validate_file_name(posixpath.basename(name))
+        name = check_file_name(name)
         self.scopes_and_key_for_save(name)  # SuspiciousFileOperation for forged names
         if overwrite:
             if self.is_name_available(name, max_length):
