@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from importlib import import_module
-from typing import Any, BinaryIO
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -32,6 +32,7 @@ from django_objectstore.client import (
     ExpirationPolicy,
     GetResponse,
     Metadata,
+    RequestError,
     SecretKey,
     Session,
     Usecase,
@@ -43,7 +44,11 @@ from django_objectstore.storage import signed_urls
 from django_objectstore.storage.clients import client_config, client_signs, shared_client
 from django_objectstore.storage.connections import StorageConnections, resolve_base_url
 from django_objectstore.storage.content import SaveOptions, unwrap_content
-from django_objectstore.storage.errors import StorageDescription, translate_errors
+from django_objectstore.storage.errors import (
+    StorageDescription,
+    translate_errors,
+    translated_error,
+)
 from django_objectstore.storage.expiration import (
     PolicySource,
     evaluate_policy_source,
@@ -92,10 +97,6 @@ _SERVER_KEY_LENGTH = 36  # a UUID
 _CONTENT_KEY_LENGTH = 64  # a SHA-256 hex digest
 _CLASS_ATTRIBUTES = {"client": "client_name"}
 """Options whose class attribute has another name: ``client`` is the storage's Client."""
-_READ_WHOLE_UPLOAD = 64 * 1024
-"""Uploads up to this size are handed to the client as ``bytes``: it would read them into
-memory anyway (to compress in one shot or send in one write), and ``bytes`` spare it
-the file probing (seekable, tell, seek) that costs a small save more than its bytes."""
 
 
 class ObjectstoreStorage(Storage):
@@ -323,12 +324,16 @@ class ObjectstoreStorage(Storage):
 
     def translate_errors(self, operation: str, name: str) -> AbstractContextManager[None]:
         """Map client exceptions to the storage's error policy (see ``storage.errors``)."""
-        return translate_errors(
-            operation,
-            name,
-            lambda: StorageDescription(
-                self.display_alias, self.usecase.name, self.resolved_base_url(), self.read_timeout
-            ),
+        return translate_errors(operation, name, self._describe)
+
+    def _translated(self, exc: RequestError, operation: str, name: str) -> Exception:
+        """What :meth:`translate_errors` raises for ``exc``: the hot paths (save, open,
+        reads) catch ``RequestError`` themselves, which costs nothing until one fails."""
+        return translated_error(exc, operation, name, self._describe())
+
+    def _describe(self) -> StorageDescription:
+        return StorageDescription(
+            self.display_alias, self.usecase.name, self.resolved_base_url(), self.read_timeout
         )
 
     # -- names ----------------------------------------------------------------------------
@@ -416,25 +421,22 @@ class ObjectstoreStorage(Storage):
         filename = original_filename(content, derived_key)
         content_type = extra.content_type or content_type_for(content, filename)
         compression = "none" if is_precompressed(content_type) else None
-        with (
-            prepare_upload(content, need_digest=self.key_mode == "content") as upload,
-            self.translate_errors("save", stored_name),
-        ):
+        with prepare_upload(content, need_digest=self.key_mode == "content") as upload:
             content_type = declare_text_charset(content_type, content, upload.body)
             key = {"name": derived_key, "content": upload.sha256, "server": None}[self.key_mode]
-            body: bytes | BinaryIO = upload.body
-            if upload.size <= _READ_WHOLE_UPLOAD:
-                body = upload.body.read()
-            stored_key = session.put(
-                body,
-                key=key,
-                compression=compression,  # type: ignore[arg-type]
-                content_type=content_type,
-                metadata={**extra.metadata, SIZE_METADATA: str(upload.size)},
-                expiration_policy=policy,
-                origin=extra.origin,
-                filename=filename,
-            )
+            try:
+                stored_key = session.put(
+                    upload.body,
+                    key=key,
+                    compression=compression,  # type: ignore[arg-type]
+                    content_type=content_type,
+                    metadata={**extra.metadata, SIZE_METADATA: str(upload.size)},
+                    expiration_policy=policy,
+                    origin=extra.origin,
+                    filename=filename,
+                )
+            except RequestError as exc:
+                raise self._translated(exc, "save", stored_name) from exc
         return join_name(scopes, stored_key)
 
     def _put_target(
