@@ -478,8 +478,10 @@ class ObjectstoreStorage(Storage):
         session, key = self.open_session_for_name(name)
 
         def fetch() -> GetResponse:
-            with self.translate_errors("open", name):
+            try:
                 response = session.get(key)
+            except RequestError as exc:
+                raise self._translated(exc, "open", name) from exc
             if response is None:
                 raise FileNotFoundError(f"no object {name!r} in storage {self.display_alias!r}")
             return response
@@ -487,10 +489,10 @@ class ObjectstoreStorage(Storage):
         def size_of(metadata: Metadata) -> int:
             return self._size_from_metadata(session, key, name, metadata)
 
-        def guard() -> AbstractContextManager[None]:
-            return self.translate_errors("read", name)
+        def translate(exc: RequestError) -> Exception:
+            return self._translated(exc, "read", name)
 
-        return ObjectstoreFile(ObjectStream(fetch, size_of, name, guard), name)
+        return ObjectstoreFile(ObjectStream(fetch, size_of, name, translate), name)
 
     def delete(self, name: str) -> None:
         """Delete the object; deleting a missing object is not an error."""
