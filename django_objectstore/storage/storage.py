@@ -421,22 +421,24 @@ class ObjectstoreStorage(Storage):
         filename = original_filename(content, derived_key)
         content_type = extra.content_type or content_type_for(content, filename)
         compression = "none" if is_precompressed(content_type) else None
-        with prepare_upload(content, need_digest=self.key_mode == "content") as upload:
+        upload = prepare_upload(content, need_digest=self.key_mode == "content")
+        try:
             content_type = declare_text_charset(content_type, content, upload.body)
             key = {"name": derived_key, "content": upload.sha256, "server": None}[self.key_mode]
-            try:
-                stored_key = session.put(
-                    upload.body,
-                    key=key,
-                    compression=compression,  # type: ignore[arg-type]
-                    content_type=content_type,
-                    metadata={**extra.metadata, SIZE_METADATA: str(upload.size)},
-                    expiration_policy=policy,
-                    origin=extra.origin,
-                    filename=filename,
-                )
-            except RequestError as exc:
-                raise self._translated(exc, "save", stored_name) from exc
+            stored_key = session.put(
+                upload.body,
+                key=key,
+                compression=compression,  # type: ignore[arg-type]
+                content_type=content_type,
+                metadata={**extra.metadata, SIZE_METADATA: str(upload.size)},
+                expiration_policy=policy,
+                origin=extra.origin,
+                filename=filename,
+            )
+        except RequestError as exc:
+            raise self._translated(exc, "save", stored_name) from exc
+        finally:
+            upload.close()
         return join_name(scopes, stored_key)
 
     def _put_target(

@@ -10,14 +10,15 @@ the way. Uploads up to :data:`READ_WHOLE_UPLOAD` bytes are read into ``bytes``.
 from __future__ import annotations
 
 import hashlib
+import io
 import mimetypes
 import os
 import tempfile
 from collections.abc import Iterator
-from types import TracebackType
 from typing import IO, Any, BinaryIO, cast
 
-from django.core.files.base import File
+from django.core.files.base import ContentFile, File
+from django.core.files.uploadedfile import InMemoryUploadedFile, SimpleUploadedFile
 
 __all__ = [
     "CHUNK_SIZE",
@@ -64,9 +65,8 @@ COMPRESSED_CONTENT_TYPES = frozenset(
 class PreparedUpload:
     """What :func:`prepare_upload` returns: the body to send, its size and its SHA-256
     (``None`` unless asked for). ``body`` is ``bytes`` up to :data:`READ_WHOLE_UPLOAD`,
-    else a binary stream at its start. Closing it (or leaving its ``with`` block)
-    removes a spool file; a plain class rather than a generator context manager, as
-    every save makes one."""
+    else a binary stream at its start. Closing it removes a spool file (a plain
+    ``close()`` rather than a generator context manager, as every save makes one)."""
 
     __slots__ = ("_spool", "body", "sha256", "size")
 
@@ -85,17 +85,6 @@ class PreparedUpload:
     def close(self) -> None:
         if self._spool is not None:
             self._spool.close()
-
-    def __enter__(self) -> PreparedUpload:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def original_filename(content: Any, fallback: str) -> str:
@@ -187,6 +176,27 @@ def _known_size(content: File[Any]) -> int | None:
     return size if isinstance(size, int) and size >= 0 else None
 
 
+_IN_MEMORY_FILES = frozenset({File, ContentFile, InMemoryUploadedFile, SimpleUploadedFile})
+"""Django's own file classes, which read, seek and probe through to their ``file``."""
+
+
+def _seekable_size(content: File[Any]) -> int | None:
+    """The size of a seekable binary ``content``, rewound to its start; ``None``: spool it.
+
+    One of Django's own files over an open ``BytesIO`` (``ContentFile``, small form
+    uploads) is rewound directly: the answer is the one :func:`_is_binary_seekable`
+    gives, without its four calls through the file's proxies.
+    """
+    if type(content) in _IN_MEMORY_FILES:
+        stream = content.file
+        if type(stream) is io.BytesIO and not stream.closed:
+            stream.seek(0)
+            return _known_size(content)
+    if _is_binary_seekable(content):
+        return _known_size(content)
+    return None
+
+
 def _is_binary_seekable(content: File[Any]) -> bool:
     try:
         if not content.seekable():
@@ -205,22 +215,20 @@ def _encoded_chunks(content: File[Any]) -> Iterator[bytes]:
 
 
 def prepare_upload(content: File[Any], *, need_digest: bool) -> PreparedUpload:
-    """What to send for ``content``; use it in a ``with`` block (spool files are removed
-    when it ends)."""
-    if _is_binary_seekable(content):
-        size = _known_size(content)
-        if size is not None:
-            if size <= READ_WHOLE_UPLOAD:
-                body: bytes = content.read()
-                return PreparedUpload(body, size, _sha256(body) if need_digest else None)
-            digest = None
-            if need_digest:
-                hasher = hashlib.sha256()
-                for chunk in content.chunks(CHUNK_SIZE):
-                    hasher.update(chunk)
-                digest = hasher.hexdigest()
-                content.seek(0)
-            return PreparedUpload(cast(BinaryIO, content), size, digest)
+    """What to send for ``content``; close it when sent (spool files are removed)."""
+    size = _seekable_size(content)
+    if size is not None:
+        if size <= READ_WHOLE_UPLOAD:
+            body: bytes = content.read()
+            return PreparedUpload(body, size, _sha256(body) if need_digest else None)
+        digest = None
+        if need_digest:
+            hasher = hashlib.sha256()
+            for chunk in content.chunks(CHUNK_SIZE):
+                hasher.update(chunk)
+            digest = hasher.hexdigest()
+            content.seek(0)
+        return PreparedUpload(cast(BinaryIO, content), size, digest)
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_LIMIT)  # noqa: SIM115
     try:
         hasher = hashlib.sha256()
