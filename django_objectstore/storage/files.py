@@ -223,11 +223,15 @@ class ObjectStream(io.RawIOBase):
             raise ValueError("I/O operation on a closed objectstore file")
 
     def _current(self) -> GetResponse:
-        self._check_open()
-        if self._response is None:
+        """The response to read from (a new GET after ``reopen``); every read asks."""
+        if self.closed:
+            raise ValueError("I/O operation on a closed objectstore file")
+        response = self._response
+        if response is None:
             self._restart()
-        assert self._response is not None
-        return self._response
+            response = self._response
+            assert response is not None
+        return response
 
     def _restart(self) -> None:
         if self._response is not None:

@@ -354,10 +354,9 @@ class ObjectstoreStorage(Storage):
         """Server and content keys never collide; named keys follow ``allow_overwrite``."""
         scopes, key = self.scopes_and_key_for_save(name)
         if self.key_mode == "name":
-            stored = join_name(scopes, key)
-            if max_length is not None and len(stored) > max_length:
+            if max_length is not None and len(join_name(scopes, key)) > max_length:
                 return False
-            return self.allow_overwrite or not self.exists(stored)
+            return self.allow_overwrite or not self.exists(join_name(scopes, key))
         key_length = _SERVER_KEY_LENGTH if self.key_mode == "server" else _CONTENT_KEY_LENGTH
         return max_length is None or len(format_scopes(scopes)) + 1 + key_length <= max_length
 
@@ -439,7 +438,7 @@ class ObjectstoreStorage(Storage):
             raise self._translated(exc, "save", stored_name) from exc
         finally:
             upload.close()
-        return join_name(scopes, stored_key)
+        return stored_name if stored_key == derived_key else join_name(scopes, stored_key)
 
     def _put_target(
         self, scopes: Scopes, extra: SaveOptions

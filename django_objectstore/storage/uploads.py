@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import io
 import mimetypes
-import os
 import tempfile
 from collections.abc import Iterator
 from typing import IO, Any, BinaryIO, cast
@@ -96,10 +95,11 @@ def original_filename(content: Any, fallback: str) -> str:
     stored = getattr(getattr(content, "metadata", None), "filename", None)
     if isinstance(stored, str) and stored:
         return stored
+    # rpartition: os.path.basename on POSIX (the package's platform) without its calls.
     name = getattr(content, "name", None)
     if isinstance(name, str) and name:
-        return os.path.basename(name.replace("\\", "/")) or os.path.basename(fallback)
-    return os.path.basename(fallback)
+        return name.replace("\\", "/").rpartition("/")[2] or fallback.rpartition("/")[2]
+    return fallback.rpartition("/")[2]
 
 
 def content_type_for(content: Any, filename: str) -> str | None:
