@@ -266,7 +266,10 @@ class ObjectstoreFile(_BinaryFile):
     file: ObjectStream | None  # type: ignore[assignment]
 
     def __init__(self, stream: ObjectStream, name: str) -> None:
-        super().__init__(stream, name)  # type: ignore[arg-type]
+        # What File.__init__ sets for a named stream of mode "rb", without its probing
+        # (every open makes one).
+        self.file = stream
+        self.name = name
         self.mode = "rb"
 
     @property

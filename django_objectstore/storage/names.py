@@ -117,16 +117,14 @@ def looks_scoped(name: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=NAME_CACHE_SIZE)
 def scoped_parts(name: str) -> tuple[Scopes, str] | None:
     """``split_name(name)`` when ``name`` :func:`looks_scoped`, else ``None`` (a name for
-    the active scope); ``ValueError`` for a scoped name with an invalid key."""
-    if type(name) is str:
-        return _scoped_parts(name)
-    return split_name(name) if looks_scoped(name) else None
+    the active scope); ``ValueError`` for a scoped name with an invalid key.
 
-
-@lru_cache(maxsize=NAME_CACHE_SIZE)
-def _scoped_parts(name: str) -> tuple[Scopes, str] | None:
+    Cached without a wrapper (a save asks three times): ``name`` is a ``str`` already,
+    as :func:`check_file_name` and ``Storage.save`` made it.
+    """
     return _split(name) if looks_scoped(name) else None
 
 

@@ -180,23 +180,6 @@ _IN_MEMORY_FILES = frozenset({File, ContentFile, InMemoryUploadedFile, SimpleUpl
 """Django's own file classes, which read, seek and probe through to their ``file``."""
 
 
-def _seekable_size(content: File[Any]) -> int | None:
-    """The size of a seekable binary ``content``, rewound to its start; ``None``: spool it.
-
-    One of Django's own files over an open ``BytesIO`` (``ContentFile``, small form
-    uploads) is rewound directly: the answer is the one :func:`_is_binary_seekable`
-    gives, without its four calls through the file's proxies.
-    """
-    if type(content) in _IN_MEMORY_FILES:
-        stream = content.file
-        if type(stream) is io.BytesIO and not stream.closed:
-            stream.seek(0)
-            return _known_size(content)
-    if _is_binary_seekable(content):
-        return _known_size(content)
-    return None
-
-
 def _is_binary_seekable(content: File[Any]) -> bool:
     try:
         if not content.seekable():
@@ -215,11 +198,24 @@ def _encoded_chunks(content: File[Any]) -> Iterator[bytes]:
 
 
 def prepare_upload(content: File[Any], *, need_digest: bool) -> PreparedUpload:
-    """What to send for ``content``; close it when sent (spool files are removed)."""
-    size = _seekable_size(content)
+    """What to send for ``content``; close it when sent (spool files are removed).
+
+    One of Django's own files over an open ``BytesIO`` (``ContentFile``, small form
+    uploads) is rewound and read directly: what :func:`_is_binary_seekable` and a read
+    through the file's proxies would give, without their five calls.
+    """
+    if type(content) in _IN_MEMORY_FILES:
+        stream = content.file
+        if type(stream) is io.BytesIO and not stream.closed:
+            stream.seek(0)
+            size = _known_size(content)
+            if size is not None and size <= READ_WHOLE_UPLOAD:
+                body: bytes = stream.read()
+                return PreparedUpload(body, size, _sha256(body) if need_digest else None)
+    size = _known_size(content) if _is_binary_seekable(content) else None
     if size is not None:
         if size <= READ_WHOLE_UPLOAD:
-            body: bytes = content.read()
+            body = content.read()
             return PreparedUpload(body, size, _sha256(body) if need_digest else None)
         digest = None
         if need_digest:
