@@ -144,18 +144,19 @@ class ObjectStream(io.RawIOBase):
         Reading the payload directly avoids ``RawIOBase``'s copy into a buffer and, for
         ``read()``, its 8 KiB steps (which halved the speed of whole-file reads).
         """
-        if size is None or size < 0:
-            return self.readall()
         response = self._current()
         try:
-            data: bytes = response.payload.read(size)
-            if 0 < len(data) < size:  # short read (a decompressor's frame): fill up
-                parts = [data]
-                missing = size - len(data)
-                while missing and (more := response.payload.read(missing)):
-                    parts.append(more)
-                    missing -= len(more)
-                data = b"".join(parts)
+            if size is None or size < 0:
+                data: bytes = response.payload.read()
+            else:
+                data = response.payload.read(size)
+                if 0 < len(data) < size:  # short read (a decompressor's frame): fill up
+                    parts = [data]
+                    missing = size - len(data)
+                    while missing and (more := response.payload.read(missing)):
+                        parts.append(more)
+                        missing -= len(more)
+                    data = b"".join(parts)
         except RequestError as exc:
             if self._translate is None:
                 raise
@@ -165,15 +166,7 @@ class ObjectStream(io.RawIOBase):
 
     def readall(self) -> bytes:
         """The rest of the object in one piece (the caller asked for all of it)."""
-        response = self._current()
-        try:
-            data: bytes = response.payload.read()
-        except RequestError as exc:
-            if self._translate is None:
-                raise
-            raise self._translate(exc) from exc
-        self._position += len(data)
-        return data
+        return self.read()
 
     def tell(self) -> int:
         self._check_open()

@@ -475,7 +475,8 @@ class ObjectstoreStorage(Storage):
 
     def _open(self, name: str, mode: str = "rb") -> ObjectstoreFile:
         """A file whose stream is fetched on first read (no request until then)."""
-        check_mode(mode)
+        if mode != "rb":
+            check_mode(mode)
         session, key = self.open_session_for_name(name)
 
         def fetch() -> GetResponse:
