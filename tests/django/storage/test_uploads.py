@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from django.core.files.base import ContentFile, File
@@ -14,8 +14,13 @@ from django.core.files.uploadedfile import InMemoryUploadedFile, SimpleUploadedF
 
 from django_objectstore.storage.uploads import READ_WHOLE_UPLOAD, prepare_upload
 
+if TYPE_CHECKING:
+    _ContentFile = ContentFile[bytes]
+else:
+    _ContentFile = ContentFile  # not subscriptable at runtime
 
-class _OwnContentFile(ContentFile):
+
+class _OwnContentFile(_ContentFile):
     """A subclass: not one of Django's own classes, so it takes the general way."""
 
 
@@ -47,7 +52,7 @@ def test_every_seekable_file_is_sent_from_its_start(
         if size <= READ_WHOLE_UPLOAD:
             assert upload.body == data
         else:
-            assert upload.body is content
+            assert upload.body is cast(Any, content)
             assert content.tell() == 0
     finally:
         upload.close()
@@ -58,6 +63,7 @@ def test_a_closed_file_fails_as_its_read_would(
     make: Callable[[bytes], File[Any]],
 ) -> None:
     content = make(b"gone")
+    assert content.file is not None
     content.file.close()  # ContentFile.close() leaves its BytesIO open
     with pytest.raises(ValueError, match="closed file"):
         prepare_upload(content, need_digest=False)
