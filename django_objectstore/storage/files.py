@@ -13,12 +13,11 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from django.core.files.base import File
 
-from django_objectstore.client import GetResponse, Metadata, Session
+from django_objectstore.client import GetResponse, Metadata, RequestError, Session
 
 __all__ = ["SIZE_METADATA", "ObjectStream", "ObjectstoreFile", "check_mode", "uncompressed_size"]
 
@@ -70,32 +69,35 @@ class ObjectStream(io.RawIOBase):
     ``fetch()`` returns a fresh :class:`GetResponse` (or raises ``FileNotFoundError``);
     it is called once now and again for every backward seek. ``size_of(metadata)``
     gives the uncompressed size (only asked for when needed: ``size`` or ``SEEK_END``).
-    ``guard()`` wraps every read of the body (the storage passes its error translation,
-    so a connection lost or a timeout mid-body raises the storage's errors).
+    ``translate(exc)`` gives the exception to raise for a client error while reading the
+    body (the storage passes its error translation, so a connection lost or a timeout
+    mid-body raises the storage's errors); without it, client errors pass through.
     """
+
+    # Class-level defaults: one attribute less to set per open (io.RawIOBase has no
+    # __init__ of its own to call either).
+    mode = "rb"
+    reopen_count = 0
+    """How many extra GETs backward seeks caused (for tests and diagnostics)."""
+    _size: int | None = None
 
     def __init__(
         self,
         fetch: Callable[[], GetResponse],
         size_of: Callable[[Metadata], int],
         name: str,
-        guard: Callable[[], AbstractContextManager[None]] = nullcontext,
+        translate: Callable[[RequestError], Exception] | None = None,
     ) -> None:
-        super().__init__()
         self._fetch = fetch
         self._size_of = size_of
-        self._guard = guard
+        self._translate = translate
         self.name = name
-        self.mode = "rb"
         # Set before fetching: when fetch() raises (a missing object), the half-made
         # stream is still finalized, and its close() must find the attribute.
         self._response: GetResponse | None = None
         response = self._response = fetch()
         self.metadata: Metadata = response.metadata
         self._position = 0
-        self._size: int | None = None
-        self.reopen_count = 0
-        """How many extra GETs backward seeks caused (for tests and diagnostics)."""
 
     # -- io.RawIOBase ---------------------------------------------------------------
 
@@ -123,8 +125,12 @@ class ObjectStream(io.RawIOBase):
         view = memoryview(buffer).cast("B")
         filled = 0
         while filled < len(view):
-            with self._guard():
+            try:
                 data = response.payload.read(len(view) - filled)
+            except RequestError as exc:
+                if self._translate is None:
+                    raise
+                raise self._translate(exc) from exc
             if not data:
                 break
             view[filled : filled + len(data)] = data
@@ -138,28 +144,29 @@ class ObjectStream(io.RawIOBase):
         Reading the payload directly avoids ``RawIOBase``'s copy into a buffer and, for
         ``read()``, its 8 KiB steps (which halved the speed of whole-file reads).
         """
-        if size is None or size < 0:
-            return self.readall()
         response = self._current()
-        with self._guard():
-            data: bytes = response.payload.read(size)
-            if 0 < len(data) < size:  # short read (a decompressor's frame): fill up
-                parts = [data]
-                missing = size - len(data)
-                while missing and (more := response.payload.read(missing)):
-                    parts.append(more)
-                    missing -= len(more)
-                data = b"".join(parts)
+        try:
+            if size is None or size < 0:
+                data: bytes = response.payload.read()
+            else:
+                data = response.payload.read(size)
+                if 0 < len(data) < size:  # short read (a decompressor's frame): fill up
+                    parts = [data]
+                    missing = size - len(data)
+                    while missing and (more := response.payload.read(missing)):
+                        parts.append(more)
+                        missing -= len(more)
+                    data = b"".join(parts)
+        except RequestError as exc:
+            if self._translate is None:
+                raise
+            raise self._translate(exc) from exc
         self._position += len(data)
         return data
 
     def readall(self) -> bytes:
         """The rest of the object in one piece (the caller asked for all of it)."""
-        response = self._current()
-        with self._guard():
-            data: bytes = response.payload.read()
-        self._position += len(data)
-        return data
+        return self.read()
 
     def tell(self) -> int:
         self._check_open()
@@ -209,11 +216,15 @@ class ObjectStream(io.RawIOBase):
             raise ValueError("I/O operation on a closed objectstore file")
 
     def _current(self) -> GetResponse:
-        self._check_open()
-        if self._response is None:
+        """The response to read from (a new GET after ``reopen``); every read asks."""
+        if self.closed:
+            raise ValueError("I/O operation on a closed objectstore file")
+        response = self._response
+        if response is None:
             self._restart()
-        assert self._response is not None
-        return self._response
+            response = self._response
+            assert response is not None
+        return response
 
     def _restart(self) -> None:
         if self._response is not None:
@@ -227,8 +238,12 @@ class ObjectStream(io.RawIOBase):
     def _skip(self, count: int) -> None:
         response = self._current()
         while count > 0:
-            with self._guard():
+            try:
                 data = response.payload.read(min(count, _SKIP_CHUNK))
+            except RequestError as exc:
+                if self._translate is None:
+                    raise
+                raise self._translate(exc) from exc
             if not data:
                 return
             count -= len(data)
@@ -244,7 +259,10 @@ class ObjectstoreFile(_BinaryFile):
     file: ObjectStream | None  # type: ignore[assignment]
 
     def __init__(self, stream: ObjectStream, name: str) -> None:
-        super().__init__(stream, name)  # type: ignore[arg-type]
+        # What File.__init__ sets for a named stream of mode "rb", without its probing
+        # (every open makes one).
+        self.file = stream
+        self.name = name
         self.mode = "rb"
 
     @property
@@ -268,7 +286,7 @@ class ObjectstoreFile(_BinaryFile):
             raise ValueError("The file cannot be reopened.")
         if self.file.closed:
             old = self.file
-            self.file = ObjectStream(old._fetch, old._size_of, old.name, old._guard)
+            self.file = ObjectStream(old._fetch, old._size_of, old.name, old._translate)
         else:
             self.file.seek(0)
         return self

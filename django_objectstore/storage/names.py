@@ -11,27 +11,33 @@ end with ``/``, contain empty, ``.`` or ``..`` segments, backslashes or control
 characters. Whatever passes is sent to the server percent-encoded, so the server sees
 exactly the scope written in the name.
 
-Every file operation parses its name, so parsing is cached: a bounded LRU cache maps
-names (and scope segments) already accepted to their parts. Only names that passed are
-cached; a refused name is checked again each time, so a forged name never gets in.
+Every file operation parses its name, and every save checks it several times, so parsing
+and checks are cached: bounded LRU caches map names (and scope segments) already
+accepted to their parts. Only names that passed are cached; a refused name is checked
+again each time, so a forged name never gets in. The checks are pure functions of the
+name (the active scope is applied after them), so a cached answer is always the answer.
 """
 
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 from functools import lru_cache
 
 from django.core.exceptions import SuspiciousFileOperation
+from django.core.files.utils import validate_file_name
 
 from django_objectstore.wire.scopes import Scopes, format_scopes, parse_scopes
 
 __all__ = [
     "NAME_CACHE_SIZE",
     "Scopes",
+    "check_file_name",
     "check_relative_name",
     "join_name",
     "looks_scoped",
+    "scoped_parts",
     "split_name",
     "validate_key",
 ]
@@ -111,6 +117,17 @@ def looks_scoped(name: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=NAME_CACHE_SIZE)
+def scoped_parts(name: str) -> tuple[Scopes, str] | None:
+    """``split_name(name)`` when ``name`` :func:`looks_scoped`, else ``None`` (a name for
+    the active scope); ``ValueError`` for a scoped name with an invalid key.
+
+    Cached without a wrapper (a save asks three times): ``name`` is a ``str`` already,
+    as :func:`check_file_name` and ``Storage.save`` made it.
+    """
+    return _split(name) if looks_scoped(name) else None
+
+
 def check_relative_name(name: str) -> str:
     """Django's ``validate_file_name(name, allow_relative_path=True)``, without pathlib.
 
@@ -119,9 +136,35 @@ def check_relative_name(name: str) -> str:
     ``Storage.save`` asks this three times per save, which with pathlib cost more than
     all the storage's own name handling.
     """
+    if type(name) is str:
+        return _checked_relative_name(name)
+    return _check_relative_name(name)
+
+
+def _check_relative_name(name: str) -> str:
     if os.path.basename(name) in {"", ".", ".."}:
         raise SuspiciousFileOperation(f"Could not derive file name from '{name}'")
     path = str(name).replace("\\", "/")
     if path.startswith("/") or ".." in path.split("/"):
         raise SuspiciousFileOperation(f"Detected path traversal attempt in '{name}'")
     return name
+
+
+_checked_relative_name = lru_cache(maxsize=NAME_CACHE_SIZE)(_check_relative_name)
+
+
+def check_file_name(name: str) -> str:
+    """``name`` with backslashes as slashes, after Django's ``validate_file_name`` of its
+    last part (what ``Storage.get_available_name`` checks before looking for a name)."""
+    if type(name) is str:
+        return _checked_file_name(name)
+    return _check_file_name(name)
+
+
+def _check_file_name(name: str) -> str:
+    name = str(name).replace("\\", "/")
+    validate_file_name(posixpath.basename(name))
+    return name
+
+
+_checked_file_name = lru_cache(maxsize=NAME_CACHE_SIZE)(_check_file_name)

@@ -13,19 +13,17 @@ view serves by default.
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from importlib import import_module
-from typing import Any, BinaryIO
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, SuspiciousFileOperation
 from django.core.files.base import File
 from django.core.files.storage import Storage
-from django.core.files.utils import validate_file_name
 from django.urls import reverse
 from django.utils.module_loading import import_string
 
@@ -34,6 +32,7 @@ from django_objectstore.client import (
     ExpirationPolicy,
     GetResponse,
     Metadata,
+    RequestError,
     SecretKey,
     Session,
     Usecase,
@@ -45,7 +44,11 @@ from django_objectstore.storage import signed_urls
 from django_objectstore.storage.clients import client_config, client_signs, shared_client
 from django_objectstore.storage.connections import StorageConnections, resolve_base_url
 from django_objectstore.storage.content import SaveOptions, unwrap_content
-from django_objectstore.storage.errors import StorageDescription, translate_errors
+from django_objectstore.storage.errors import (
+    StorageDescription,
+    translate_errors,
+    translated_error,
+)
 from django_objectstore.storage.expiration import (
     PolicySource,
     evaluate_policy_source,
@@ -60,9 +63,10 @@ from django_objectstore.storage.files import (
     uncompressed_size,
 )
 from django_objectstore.storage.names import (
+    check_file_name,
     check_relative_name,
     join_name,
-    looks_scoped,
+    scoped_parts,
     split_name,
 )
 from django_objectstore.storage.options import (
@@ -93,10 +97,6 @@ _SERVER_KEY_LENGTH = 36  # a UUID
 _CONTENT_KEY_LENGTH = 64  # a SHA-256 hex digest
 _CLASS_ATTRIBUTES = {"client": "client_name"}
 """Options whose class attribute has another name: ``client`` is the storage's Client."""
-_READ_WHOLE_UPLOAD = 64 * 1024
-"""Uploads up to this size are handed to the client as ``bytes``: it would read them into
-memory anyway (to compress in one shot or send in one write), and ``bytes`` spare it
-the file probing (seekable, tell, seek) that costs a small save more than its bytes."""
 
 
 class ObjectstoreStorage(Storage):
@@ -324,12 +324,16 @@ class ObjectstoreStorage(Storage):
 
     def translate_errors(self, operation: str, name: str) -> AbstractContextManager[None]:
         """Map client exceptions to the storage's error policy (see ``storage.errors``)."""
-        return translate_errors(
-            operation,
-            name,
-            lambda: StorageDescription(
-                self.display_alias, self.usecase.name, self.resolved_base_url(), self.read_timeout
-            ),
+        return translate_errors(operation, name, self._describe)
+
+    def _translated(self, exc: RequestError, operation: str, name: str) -> Exception:
+        """What :meth:`translate_errors` raises for ``exc``: the hot paths (save, open,
+        reads) catch ``RequestError`` themselves, which costs nothing until one fails."""
+        return translated_error(exc, operation, name, self._describe())
+
+    def _describe(self) -> StorageDescription:
+        return StorageDescription(
+            self.display_alias, self.usecase.name, self.resolved_base_url(), self.read_timeout
         )
 
     # -- names ----------------------------------------------------------------------------
@@ -338,18 +342,21 @@ class ObjectstoreStorage(Storage):
 
     def scopes_and_key_for_save(self, name: str) -> tuple[Scopes, str]:
         """A save name is ``<scope>/<key>``; an unscoped name goes to the active scope."""
-        if looks_scoped(name):
-            return self.parse_name(name)
+        try:
+            parts = scoped_parts(name)
+        except ValueError as exc:
+            raise SuspiciousFileOperation(str(exc)) from None
+        if parts is not None:
+            return parts
         return self.parse_name(join_name(get_current_scope() or (), name))
 
     def is_name_available(self, name: str, max_length: int | None = None) -> bool:
         """Server and content keys never collide; named keys follow ``allow_overwrite``."""
         scopes, key = self.scopes_and_key_for_save(name)
         if self.key_mode == "name":
-            stored = join_name(scopes, key)
-            if max_length is not None and len(stored) > max_length:
+            if max_length is not None and len(join_name(scopes, key)) > max_length:
                 return False
-            return self.allow_overwrite or not self.exists(stored)
+            return self.allow_overwrite or not self.exists(join_name(scopes, key))
         key_length = _SERVER_KEY_LENGTH if self.key_mode == "server" else _CONTENT_KEY_LENGTH
         return max_length is None or len(format_scopes(scopes)) + 1 + key_length <= max_length
 
@@ -365,8 +372,7 @@ class ObjectstoreStorage(Storage):
         overwrite = self.key_mode == "name" and self.allow_overwrite
         if self.key_mode == "name" and not overwrite:
             return super().get_available_name(name, max_length)
-        name = str(name).replace("\\", "/")
-        validate_file_name(posixpath.basename(name))
+        name = check_file_name(name)
         self.scopes_and_key_for_save(name)  # SuspiciousFileOperation for forged names
         if overwrite:
             if self.is_name_available(name, max_length):
@@ -414,17 +420,12 @@ class ObjectstoreStorage(Storage):
         filename = original_filename(content, derived_key)
         content_type = extra.content_type or content_type_for(content, filename)
         compression = "none" if is_precompressed(content_type) else None
-        with (
-            prepare_upload(content, need_digest=self.key_mode == "content") as upload,
-            self.translate_errors("save", stored_name),
-        ):
+        upload = prepare_upload(content, need_digest=self.key_mode == "content")
+        try:
             content_type = declare_text_charset(content_type, content, upload.body)
             key = {"name": derived_key, "content": upload.sha256, "server": None}[self.key_mode]
-            body: bytes | BinaryIO = upload.body
-            if upload.size <= _READ_WHOLE_UPLOAD:
-                body = upload.body.read()
             stored_key = session.put(
-                body,
+                upload.body,
                 key=key,
                 compression=compression,  # type: ignore[arg-type]
                 content_type=content_type,
@@ -433,7 +434,11 @@ class ObjectstoreStorage(Storage):
                 origin=extra.origin,
                 filename=filename,
             )
-        return join_name(scopes, stored_key)
+        except RequestError as exc:
+            raise self._translated(exc, "save", stored_name) from exc
+        finally:
+            upload.close()
+        return stored_name if stored_key == derived_key else join_name(scopes, stored_key)
 
     def _put_target(
         self, scopes: Scopes, extra: SaveOptions
@@ -470,12 +475,15 @@ class ObjectstoreStorage(Storage):
 
     def _open(self, name: str, mode: str = "rb") -> ObjectstoreFile:
         """A file whose stream is fetched on first read (no request until then)."""
-        check_mode(mode)
+        if mode != "rb":
+            check_mode(mode)
         session, key = self.open_session_for_name(name)
 
         def fetch() -> GetResponse:
-            with self.translate_errors("open", name):
+            try:
                 response = session.get(key)
+            except RequestError as exc:
+                raise self._translated(exc, "open", name) from exc
             if response is None:
                 raise FileNotFoundError(f"no object {name!r} in storage {self.display_alias!r}")
             return response
@@ -483,10 +491,10 @@ class ObjectstoreStorage(Storage):
         def size_of(metadata: Metadata) -> int:
             return self._size_from_metadata(session, key, name, metadata)
 
-        def guard() -> AbstractContextManager[None]:
-            return self.translate_errors("read", name)
+        def translate(exc: RequestError) -> Exception:
+            return self._translated(exc, "read", name)
 
-        return ObjectstoreFile(ObjectStream(fetch, size_of, name, guard), name)
+        return ObjectstoreFile(ObjectStream(fetch, size_of, name, translate), name)
 
     def delete(self, name: str) -> None:
         """Delete the object; deleting a missing object is not an error."""

@@ -12,7 +12,14 @@ from django.core.files.utils import validate_file_name
 
 from django_objectstore.scope import objectstore_scope
 from django_objectstore.storage import ObjectstoreStorage
-from django_objectstore.storage.names import check_relative_name, join_name, split_name
+from django_objectstore.storage.names import (
+    check_file_name,
+    check_relative_name,
+    join_name,
+    looks_scoped,
+    scoped_parts,
+    split_name,
+)
 
 NAMES = [
     "report.pdf",
@@ -98,3 +105,33 @@ def test_overwritable_named_keys_keep_their_name_and_shorten_past_max_length(
     short = storage.get_available_name(name, max_length=len(name) - 3)
     assert len(short) <= len(name) - 3
     assert short == f"{prefix}/same-n.txt"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_check_file_name_agrees_with_djangos_last_part_check(name: str) -> None:
+    normalized = name.replace("\\", "/")
+    for _ in range(2):  # the second answer comes from the cache (or is refused again)
+        try:
+            validate_file_name(normalized.rpartition("/")[2])
+        except SuspiciousFileOperation as expected:
+            with pytest.raises(SuspiciousFileOperation) as raised:
+                check_file_name(name)
+            assert str(raised.value) == str(expected)
+        else:
+            assert check_file_name(name) == normalized
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_scoped_parts_agree_with_split_name(name: str) -> None:
+    for _ in range(2):
+        if not looks_scoped(name):
+            assert scoped_parts(name) is None
+            continue
+        try:
+            expected = split_name(name)
+        except ValueError as error:
+            with pytest.raises(ValueError) as raised:
+                scoped_parts(name)
+            assert str(raised.value) == str(error)
+        else:
+            assert scoped_parts(name) == expected
