@@ -474,7 +474,8 @@ class ObjectstoreStorage(Storage):
         return self.expiration_policy
 
     def _open(self, name: str, mode: str = "rb") -> ObjectstoreFile:
-        """A file whose stream is fetched on first read (no request until then)."""
+        """A file over the object's stream: the GET is made here, so a missing object
+        raises ``FileNotFoundError`` from ``open()`` (as Django's storages do)."""
         if mode != "rb":
             check_mode(mode)
         session, key = self.open_session_for_name(name)
