@@ -139,6 +139,7 @@ class GuardedProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._header_timer: asyncio.TimerHandle | None = None
         self._awaiting_headers = True
+        self._began = False
         self._header_bytes = 0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -156,11 +157,20 @@ class GuardedProtocol(HttpToolsProtocol):
             if self._header_bytes > HEADER_BYTES_CAP:
                 self._refuse()
                 return
+        self._began = False
         super().data_received(data)
+        if self._began and self._awaiting_headers:
+            # A request began inside this read (which on_message_begin cannot place):
+            # count the whole read, so no header byte goes uncounted. At most one read
+            # too many, which the cap's slack above MAX_HEADER_BYTES allows for.
+            self._header_bytes += len(data)
+            if self._header_bytes > HEADER_BYTES_CAP:
+                self._refuse()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._awaiting_headers = True
+        self._began = True
         self._header_bytes = 0
         self._arm()
 

@@ -155,3 +155,23 @@ def test_headers_beyond_the_cap_get_431_and_the_connection_closes(server: Server
             pass
         answer = read_until_closed(sock, time.monotonic() + DEADLINE)
     assert answer.startswith(b"HTTP/1.1 431 ")
+
+
+def test_the_first_read_of_a_request_counts_toward_the_header_cap(server: ServerThread) -> None:
+    # The request line and almost the whole cap in one write, so the server's first
+    # read carries far more than the request line; then just enough to cross the cap.
+    # Every byte before the headers end counts, those of the first read included.
+    line = b"x-snme-filler: " + b"f" * 1000 + b"\r\n"
+    start = b"PUT /v1/objects/stall/_/k HTTP/1.1\r\nhost: x\r\n"
+    bulk = line * ((HEADER_BYTES_CAP - 4096) // len(line))
+    with connect(server.port) as sock:
+        sock.sendall(start + bulk)
+        sent = len(start) + len(bulk)
+        try:
+            while sent <= HEADER_BYTES_CAP + len(line):
+                sock.sendall(line)
+                sent += len(line)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        answer = read_until_closed(sock, time.monotonic() + DEADLINE)
+    assert answer.startswith(b"HTTP/1.1 431 ")
