@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from django_objectstore.jobs.embedded import objectstore_storage, require_existing_store
 from django_objectstore.jobs.roundtrip import round_trip
+from django_objectstore.management.arguments import add_storage_option
 from django_objectstore.storage.storage import objectstore_aliases
 
 
@@ -20,13 +21,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument(
-            "--storage",
-            action="append",
-            default=[],
-            metavar="ALIAS",
-            help="Only this STORAGES alias (repeatable; default: every objectstore storage).",
-        )
+        add_storage_option(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         aliases = objectstore_aliases()

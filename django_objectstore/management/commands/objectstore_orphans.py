@@ -21,6 +21,7 @@ from django_objectstore.jobs.orphans import (
     find_stores,
 )
 from django_objectstore.jobs.progress import Progress
+from django_objectstore.management.arguments import add_storage_option
 from django_objectstore.wire.durations import format_duration, parse_duration
 
 
@@ -38,13 +39,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument(
-            "--storage",
-            action="append",
-            default=[],
-            metavar="ALIAS",
-            help="Only this STORAGES alias (repeatable; default: every objectstore storage).",
-        )
+        add_storage_option(parser)
         parser.add_argument(
             "--root",
             metavar="PATH",

@@ -15,17 +15,16 @@ and abandoned multipart uploads leave the disk instead of only being hidden.
 from __future__ import annotations
 
 import logging
-import signal
 import socket
 import threading
 from collections.abc import Callable
-from types import FrameType
 from typing import Any
 
 import uvicorn
 
 from django_objectstore.server.hosting.asgi import BODY_IDLE_TIMEOUT, ASGIAdapter, Handler
 from django_objectstore.server.hosting.connection import HEADER_TIMEOUT, guarded_protocol
+from django_objectstore.server.hosting.signals import stop_on_signals
 
 logger = logging.getLogger(__name__)
 
@@ -265,23 +264,13 @@ def serve(
     handlers are installed only when called from the main thread. For ``reuse_port``
     see :class:`ServerThread`.
     """
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous: dict[signal.Signals, Any] = {}
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, on_signal)
-    try:
-        with ServerThread(app, host, port, log_level=log_level, reuse_port=reuse_port) as server:
-            if ready_callback is not None:
-                ready_callback(server.url)
-            while not stop.wait(0.5):
-                thread = server._thread
-                if thread is None or not thread.is_alive():
-                    raise RuntimeError("the objectstore server stopped unexpectedly")
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+    with (
+        stop_on_signals() as stop,
+        ServerThread(app, host, port, log_level=log_level, reuse_port=reuse_port) as server,
+    ):
+        if ready_callback is not None:
+            ready_callback(server.url)
+        while not stop.wait(0.5):
+            thread = server._thread
+            if thread is None or not thread.is_alive():
+                raise RuntimeError("the objectstore server stopped unexpectedly")

@@ -29,12 +29,11 @@ import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
-from types import FrameType
-from typing import Any
 
 from django_objectstore.server.app import create_app
 from django_objectstore.server.config import ServerConfig
 from django_objectstore.server.hosting.runner import serve
+from django_objectstore.server.hosting.signals import stop_on_signals
 
 logger = logging.getLogger(__name__)
 
@@ -81,46 +80,36 @@ def serve_workers(
     logging to stderr in each child; ``None`` leaves the children's logging alone.
     Raises ``RuntimeError`` when a child fails to start or stops on its own.
     """
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous: dict[signal.Signals, Any] = {}
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, on_signal)
-    holder = _reserve_port(host) if port == 0 else None
-    if holder is not None:
-        port = holder.getsockname()[1]
-    workers: list[_Worker] = []
-    try:
-        context = multiprocessing.get_context("spawn")
-        for number in range(1, config.workers + 1):
-            parent_end, child_end = context.Pipe()
-            process = context.Process(
-                target=_worker_main,
-                args=(child_end, config, host, port, log_level, log_format, uvicorn_level),
-                name=f"objectstore-worker-{number}",
-            )
-            process.start()
-            child_end.close()
-            workers.append(_Worker(number, process, parent_end))
-        if not _wait_ready(workers, stop):
-            return
+    with stop_on_signals() as stop:
+        holder = _reserve_port(host) if port == 0 else None
         if holder is not None:
-            holder.close()
-            holder = None
-        netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        if ready_callback is not None:
-            ready_callback(f"http://{netloc}")
-        _supervise(workers, stop)
-    finally:
-        if holder is not None:
-            holder.close()
-        _stop_all(workers)
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+            port = holder.getsockname()[1]
+        workers: list[_Worker] = []
+        try:
+            context = multiprocessing.get_context("spawn")
+            for number in range(1, config.workers + 1):
+                parent_end, child_end = context.Pipe()
+                process = context.Process(
+                    target=_worker_main,
+                    args=(child_end, config, host, port, log_level, log_format, uvicorn_level),
+                    name=f"objectstore-worker-{number}",
+                )
+                process.start()
+                child_end.close()
+                workers.append(_Worker(number, process, parent_end))
+            if not _wait_ready(workers, stop):
+                return
+            if holder is not None:
+                holder.close()
+                holder = None
+            netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            if ready_callback is not None:
+                ready_callback(f"http://{netloc}")
+            _supervise(workers, stop)
+        finally:
+            if holder is not None:
+                holder.close()
+            _stop_all(workers)
 
 
 def _reserve_port(host: str) -> socket.socket:
