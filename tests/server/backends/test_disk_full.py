@@ -21,7 +21,7 @@ from django_objectstore.server.app import create_app
 from django_objectstore.server.backends.tiered import TieredBackend
 from django_objectstore.server.backends.tiered.files import FileLayer
 from django_objectstore.server.config import AuthConfig, ServerConfig
-from tests.server.protocol.live import BASE, LiveServer, live
+from tests.server.protocol.live import BASE, LiveServer, Reply, live
 
 MIB = 1024 * 1024
 MULTIPART = "/v1/objects:multipart/test-usecase/org=42;project=1337"
@@ -98,6 +98,18 @@ def put_part(
     return reply.status, reply.body.decode()
 
 
+def complete_multipart(
+    server: LiveServer, key: str, upload_id: str, parts: list[dict[str, object]]
+) -> Reply:
+    return server.request(
+        "POST",
+        f"{COMPLETE}/{key}",
+        query=f"upload_id={upload_id}",
+        body=json.dumps({"parts": parts}).encode(),
+        headers={"content-type": "application/json"},
+    )
+
+
 # -- injected ENOSPC through the backend's file layer (always runs) ------------------------
 
 
@@ -145,26 +157,14 @@ def test_multipart_part_that_fills_the_disk_is_507_and_the_upload_goes_on(
     etag = json.loads(body)["etag"]
     # Completion writes the object: with the disk full again it fails inside the 200.
     disk.budget = 0
-    parts = json.dumps({"parts": [{"part_number": 1, "etag": etag}]}).encode()
-    reply = server.request(
-        "POST",
-        f"{COMPLETE}/assembled",
-        query=f"upload_id={upload_id}",
-        body=parts,
-        headers={"content-type": "application/json"},
-    )
+    parts = [{"part_number": 1, "etag": etag}]
+    reply = complete_multipart(server, "assembled", upload_id, parts)
     assert reply.status == 200
     outcome = json.loads(reply.body)
     assert "the disk is full" in outcome["error"]["message"]
     assert leftovers(root) == []
     disk.free(MIB)
-    reply = server.request(
-        "POST",
-        f"{COMPLETE}/assembled",
-        query=f"upload_id={upload_id}",
-        body=parts,
-        headers={"content-type": "application/json"},
-    )
+    reply = complete_multipart(server, "assembled", upload_id, parts)
     assert json.loads(reply.body) == {"key": "assembled"}
     assert server.request("GET", f"{BASE}/assembled").body == b"p" * 1000
 
