@@ -17,6 +17,7 @@ from django_objectstore.client import Client, SecretKey, Session, Usecase
 from django_objectstore.exceptions import ObjectstoreStorageError
 from django_objectstore.storage import ObjectstoreStorage
 from django_objectstore.wire.scopes import Scopes
+from tests.signing_keys import SigningKey
 
 
 def raw_session(server: str, usecase: str, scopes: Scopes, **kwargs: Any) -> Session:
@@ -253,21 +254,9 @@ def test_forbidden_requests_raise_permission_denied(
 def test_unknown_signing_key_raises_permission_denied(
     make_storage: Any, objectstore_auth_server: Any, prefix: str
 ) -> None:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    pem = (
-        Ed25519PrivateKey.generate()
-        .private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        .decode()
-    )
     storage = make_storage(
         base_url=str(objectstore_auth_server),
-        signing_key=pem,
+        signing_key=SigningKey().private_pem,
         signing_kid=objectstore_auth_server.kid,
     )
     with pytest.raises(PermissionDenied, match="401"):

@@ -17,6 +17,7 @@ from django.test import Client, override_settings
 from django_objectstore.storage import ObjectstoreStorage, signed_urls
 from django_objectstore.views import REDIRECT_VALIDITY
 from django_objectstore.wire.scopes import format_scopes, make_scopes
+from tests.signing_keys import SigningKey
 
 pytestmark = pytest.mark.django_db
 
@@ -129,7 +130,7 @@ def test_an_in_process_store_is_streamed_instead(tmp_path: Any, objectstore_usec
         name = storages["attachments"].save("_/e.txt", ContentFile(b"embedded"))
     config["OPTIONS"].update(
         url_mode="redirect",
-        signing_key=_pem(),
+        signing_key=SigningKey().private_pem,
         signing_kid="k",
     )
     with override_settings(
@@ -139,21 +140,6 @@ def test_an_in_process_store_is_streamed_instead(tmp_path: Any, objectstore_usec
         response = Client().get(storage.url(name))
         assert response.status_code == 200
         assert b"".join(response.streaming_content) == b"embedded"
-
-
-def _pem() -> str:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    return (
-        Ed25519PrivateKey.generate()
-        .private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        .decode()
-    )
 
 
 def test_redirect_without_a_signing_key_is_improperly_configured(objectstore_server: str) -> None:

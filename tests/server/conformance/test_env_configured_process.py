@@ -20,8 +20,8 @@ from datetime import timedelta
 import objectstore_client
 import pytest
 import urllib3
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from tests.signing_keys import SigningKey
 
 START_DEADLINE = 20.0
 KID = "test_kid"
@@ -54,18 +54,10 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
 def e2e_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """(base URL, private key PEM) of a server with auth enforced, started like the e2e harness."""
     root = tmp_path_factory.mktemp("e2e")
-    key = Ed25519PrivateKey.generate()
-    private_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
+    key = SigningKey()
+    private_pem = key.private_pem
     public_path = root / "ed25519.public.pem"
-    public_path.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
+    key.write_public(public_path)
     port = _free_port()
     env = {
         **os.environ,
