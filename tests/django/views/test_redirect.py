@@ -17,6 +17,7 @@ from django.test import Client, override_settings
 from django_objectstore.storage import ObjectstoreStorage, signed_urls
 from django_objectstore.views import REDIRECT_VALIDITY
 from django_objectstore.wire.scopes import format_scopes, make_scopes
+from tests.django.attachments import attachments_from
 from tests.signing_keys import SigningKey
 
 pytestmark = pytest.mark.django_db
@@ -49,15 +50,8 @@ def redirecting(
         signing_key=objectstore_auth_server.private_key_pem,
         signing_kid=objectstore_auth_server.kid,
     )
-    with override_settings(
-        STORAGES={**settings.STORAGES, "attachments": config}, OBJECTSTORE=NO_HOOK
-    ):
-        storage = storages["attachments"]
-        assert isinstance(storage, ObjectstoreStorage)
-        try:
-            yield storage
-        finally:
-            storage.close()
+    with attachments_from(config, OBJECTSTORE=NO_HOOK) as storage:
+        yield storage
 
 
 @pytest.fixture
