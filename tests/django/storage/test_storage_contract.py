@@ -272,14 +272,8 @@ def test_missing_credentials_are_a_storage_error_naming_the_status(
     assert info.value.status == 400
 
 
-def test_signing_key_authenticates_against_an_enforcing_server(
-    make_storage: Any, objectstore_auth_server: Any, prefix: str
-) -> None:
-    storage = make_storage(
-        base_url=str(objectstore_auth_server),
-        signing_key=objectstore_auth_server.private_key_pem,
-        signing_kid=objectstore_auth_server.kid,
-    )
+def test_signing_key_authenticates_against_an_enforcing_server(signed: Any, prefix: str) -> None:
+    storage = signed()
     name = storage.save(f"{prefix}/k.txt", ContentFile(b"secret"))
     assert storage.open(name).read() == b"secret"
 
