@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import urllib3
 
@@ -62,6 +63,17 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], seconds: float) -> Non
     raise AssertionError(f"{url}/health did not answer 200 in time")
 
 
+def stop(proc: subprocess.Popen[Any]) -> None:
+    """SIGTERM, then SIGKILL if the server has not exited within 10 seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
 def read_line(proc: subprocess.Popen[str], deadline: float) -> str:
     """The next line the server prints, which must come before ``deadline`` (monotonic)."""
     assert proc.stdout is not None
@@ -85,10 +97,4 @@ def listening_server(
             assert match, line
             yield proc, match[1]
         finally:
-            if proc.poll() is None:
-                proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+            stop(proc)

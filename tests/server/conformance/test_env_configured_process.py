@@ -7,7 +7,6 @@ answers, then driven over HTTP by the official client and by raw requests.
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -16,7 +15,7 @@ import objectstore_client
 import pytest
 import urllib3
 
-from tests.server.processes import free_port, server_env, start_quiet_server, wait_healthy
+from tests.server.processes import free_port, server_env, start_quiet_server, stop, wait_healthy
 from tests.signing_keys import SigningKey
 
 START_DEADLINE = 20.0
@@ -49,12 +48,7 @@ def e2e_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
         wait_healthy(url, proc, START_DEADLINE)
         yield url, private_pem
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        stop(proc)
 
 
 @pytest.fixture
