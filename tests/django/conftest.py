@@ -14,7 +14,7 @@ import pytest
 from django_objectstore.pytest_plugin import ObjectstoreServer
 from django_objectstore.storage import ObjectstoreStorage
 from testproject.example.models import Organization, Project
-from tests.django.attachments import attachments_with
+from tests.django.attachments import zstd_attachments_on
 
 
 @pytest.fixture
@@ -22,12 +22,7 @@ def attachments_storage(
     objectstore_server: ObjectstoreServer, objectstore_usecase: str
 ) -> Iterator[ObjectstoreStorage]:
     """The ``attachments`` storage on the test server, zstd-compressed like the example."""
-    with attachments_with(
-        alias="attachments",
-        base_url=str(objectstore_server),
-        usecase=objectstore_usecase,
-        compression="zstd",
-    ) as storage:
+    with zstd_attachments_on(str(objectstore_server), objectstore_usecase) as storage:
         yield storage
 
 

@@ -6,14 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.files.storage import storages
-from django.test import override_settings
 
 from django_objectstore.pytest_plugin import ObjectstoreServer
 from django_objectstore.storage import ObjectstoreStorage
 from testproject.example.models import Attachment, Project
+from tests.django.attachments import attachments_from
 from tests.django.commands.configs import storage_config
 
 TTI = "tti:1h"
@@ -25,13 +23,8 @@ def tti_storage(
 ) -> Iterator[ObjectstoreStorage]:
     """The example site's ``attachments`` storage on the test server, expiring by ``tti:1h``."""
     config = storage_config(str(objectstore_server), objectstore_usecase, expiration_policy=TTI)
-    with override_settings(STORAGES={**settings.STORAGES, "attachments": config}):
-        storage = storages["attachments"]
-        assert isinstance(storage, ObjectstoreStorage)
-        try:
-            yield storage
-        finally:
-            storage.close()
+    with attachments_from(config) as storage:
+        yield storage
 
 
 @pytest.fixture

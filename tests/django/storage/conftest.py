@@ -41,3 +41,18 @@ def make_storage(objectstore_server: str, objectstore_usecase: str) -> Iterator[
 @pytest.fixture
 def storage(make_storage: Any) -> ObjectstoreStorage:
     return make_storage(alias="attachments")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def signed(make_storage: Any, objectstore_auth_server: Any) -> Any:
+    """Like ``make_storage``, on the auth-enforcing server with its signing key."""
+
+    def make(**options: Any) -> ObjectstoreStorage:
+        return make_storage(  # type: ignore[no-any-return]
+            base_url=str(objectstore_auth_server),
+            signing_key=objectstore_auth_server.private_key_pem,
+            signing_kid=objectstore_auth_server.kid,
+            **options,
+        )
+
+    return make

@@ -52,13 +52,8 @@ def test_a_storage_that_made_requests_deep_copies(make_storage: Any, prefix: str
         duplicate.close()
 
 
-def test_a_signing_storage_with_a_policy_path_pickles(
-    make_storage: Any, objectstore_auth_server: Any, prefix: str
-) -> None:
-    storage = make_storage(
-        base_url=str(objectstore_auth_server),
-        signing_key=objectstore_auth_server.private_key_pem,
-        signing_kid=objectstore_auth_server.kid,
+def test_a_signing_storage_with_a_policy_path_pickles(signed: Any, prefix: str) -> None:
+    storage = signed(
         expiration_policy="tests.django.storage.test_save_options.retention_policy",
     )
     name = _used(storage, prefix)

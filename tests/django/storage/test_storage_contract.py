@@ -17,6 +17,7 @@ from django_objectstore.client import Client, SecretKey, Session, Usecase
 from django_objectstore.exceptions import ObjectstoreStorageError
 from django_objectstore.storage import ObjectstoreStorage
 from django_objectstore.wire.scopes import Scopes
+from tests.signing_keys import SigningKey
 
 
 def raw_session(server: str, usecase: str, scopes: Scopes, **kwargs: Any) -> Session:
@@ -253,21 +254,9 @@ def test_forbidden_requests_raise_permission_denied(
 def test_unknown_signing_key_raises_permission_denied(
     make_storage: Any, objectstore_auth_server: Any, prefix: str
 ) -> None:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    pem = (
-        Ed25519PrivateKey.generate()
-        .private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        .decode()
-    )
     storage = make_storage(
         base_url=str(objectstore_auth_server),
-        signing_key=pem,
+        signing_key=SigningKey().private_pem,
         signing_kid=objectstore_auth_server.kid,
     )
     with pytest.raises(PermissionDenied, match="401"):
@@ -283,14 +272,8 @@ def test_missing_credentials_are_a_storage_error_naming_the_status(
     assert info.value.status == 400
 
 
-def test_signing_key_authenticates_against_an_enforcing_server(
-    make_storage: Any, objectstore_auth_server: Any, prefix: str
-) -> None:
-    storage = make_storage(
-        base_url=str(objectstore_auth_server),
-        signing_key=objectstore_auth_server.private_key_pem,
-        signing_kid=objectstore_auth_server.kid,
-    )
+def test_signing_key_authenticates_against_an_enforcing_server(signed: Any, prefix: str) -> None:
+    storage = signed()
     name = storage.save(f"{prefix}/k.txt", ContentFile(b"secret"))
     assert storage.open(name).read() == b"secret"
 

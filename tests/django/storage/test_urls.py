@@ -22,19 +22,6 @@ def fetch(url: str) -> tuple[int, bytes]:
     return response.status, response.data
 
 
-@pytest.fixture
-def signed(make_storage: Any, objectstore_auth_server: Any) -> Any:
-    def make(**options: Any) -> ObjectstoreStorage:
-        return make_storage(  # type: ignore[no-any-return]
-            base_url=str(objectstore_auth_server),
-            signing_key=objectstore_auth_server.private_key_pem,
-            signing_kid=objectstore_auth_server.kid,
-            **options,
-        )
-
-    return make
-
-
 def _query(url: str) -> dict[str, str]:
     return {name: values[0] for name, values in parse_qs(urlsplit(url).query).items()}
 

@@ -17,6 +17,8 @@ from django.test import Client, override_settings
 from django_objectstore.storage import ObjectstoreStorage, signed_urls
 from django_objectstore.views import REDIRECT_VALIDITY
 from django_objectstore.wire.scopes import format_scopes, make_scopes
+from tests.django.attachments import attachments_from
+from tests.signing_keys import SigningKey
 
 pytestmark = pytest.mark.django_db
 
@@ -48,15 +50,8 @@ def redirecting(
         signing_key=objectstore_auth_server.private_key_pem,
         signing_kid=objectstore_auth_server.kid,
     )
-    with override_settings(
-        STORAGES={**settings.STORAGES, "attachments": config}, OBJECTSTORE=NO_HOOK
-    ):
-        storage = storages["attachments"]
-        assert isinstance(storage, ObjectstoreStorage)
-        try:
-            yield storage
-        finally:
-            storage.close()
+    with attachments_from(config, OBJECTSTORE=NO_HOOK) as storage:
+        yield storage
 
 
 @pytest.fixture
@@ -129,7 +124,7 @@ def test_an_in_process_store_is_streamed_instead(tmp_path: Any, objectstore_usec
         name = storages["attachments"].save("_/e.txt", ContentFile(b"embedded"))
     config["OPTIONS"].update(
         url_mode="redirect",
-        signing_key=_pem(),
+        signing_key=SigningKey().private_pem,
         signing_kid="k",
     )
     with override_settings(
@@ -139,21 +134,6 @@ def test_an_in_process_store_is_streamed_instead(tmp_path: Any, objectstore_usec
         response = Client().get(storage.url(name))
         assert response.status_code == 200
         assert b"".join(response.streaming_content) == b"embedded"
-
-
-def _pem() -> str:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    return (
-        Ed25519PrivateKey.generate()
-        .private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        .decode()
-    )
 
 
 def test_redirect_without_a_signing_key_is_improperly_configured(objectstore_server: str) -> None:

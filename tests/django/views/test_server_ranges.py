@@ -6,10 +6,8 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.files.storage import storages
-from django.test import Client, override_settings
+from django.test import Client
 from django.urls import reverse
 
 from django_objectstore.server import (
@@ -22,8 +20,8 @@ from django_objectstore.server import (
     create_app,
 )
 from django_objectstore.server.hosting import ServerThread
-from django_objectstore.storage import ObjectstoreStorage
 from testproject.example.models import Attachment, Organization, Project
+from tests.django.attachments import attachments_with
 
 pytestmark = pytest.mark.django_db
 
@@ -49,16 +47,11 @@ class RecordingApp:
 def recording() -> Iterator[RecordingApp]:
     config = ServerConfig(storage=StorageConfig(type="memory"), auth=AuthConfig(enforce=False))
     app = RecordingApp(create_app(config))
-    with ServerThread(app) as server:
-        options = {"alias": "attachments", "base_url": server.url, "usecase": "attachments"}
-        backend = {"BACKEND": "django_objectstore.storage.ObjectstoreStorage", "OPTIONS": options}
-        with override_settings(STORAGES={**settings.STORAGES, "attachments": backend}):
-            storage = storages["attachments"]
-            assert isinstance(storage, ObjectstoreStorage)
-            try:
-                yield app
-            finally:
-                storage.close()
+    with (
+        ServerThread(app) as server,
+        attachments_with(alias="attachments", base_url=server.url, usecase="attachments"),
+    ):
+        yield app
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from django_objectstore import views
 from django_objectstore.pytest_plugin import ObjectstoreServer
 from django_objectstore.storage import ObjectstoreStorage
 from testproject.example.models import Attachment, Project
-from tests.django.attachments import attachments_with
+from tests.django.attachments import zstd_attachments_on
 
 pytestmark = pytest.mark.django_db
 
@@ -56,11 +56,9 @@ def counter() -> RequestCounter:
 def counted_storage(
     objectstore_server: ObjectstoreServer, objectstore_usecase: str, counter: RequestCounter
 ) -> Iterator[ObjectstoreStorage]:
-    with attachments_with(
-        alias="attachments",
-        base_url=str(objectstore_server),
-        usecase=objectstore_usecase,
-        compression="zstd",
+    with zstd_attachments_on(
+        str(objectstore_server),
+        objectstore_usecase,
         client_options={"metrics_backend": counter},
     ) as storage:
         yield storage

@@ -9,34 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from django_objectstore.server.app import create_app
 from django_objectstore.server.clock import OffsetClock
 from django_objectstore.server.config import AuthConfig, KeyConfig, ServerConfig, StorageConfig
 from django_objectstore.server.hosting.runner import ServerThread
+from tests.signing_keys import SigningKey
 
 ALL = ["object.read", "object.write", "object.delete"]
 
 
-class KeyPair:
-    def __init__(self) -> None:
-        self.key = Ed25519PrivateKey.generate()
-        self.private_pem = self.key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode()
-
-    def write_public(self, path: Path) -> str:
-        path.write_bytes(
-            self.key.public_key().public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-        )
-        return str(path)
-
+class KeyPair(SigningKey):
     def token(self, kid: str | None, claims: dict[str, Any] | None = None, **extra: Any) -> str:
         """A token for usecase ``u`` with every permission, expiring in a minute."""
         payload: dict[str, Any] = {

@@ -15,7 +15,6 @@ import os
 import random
 import selectors
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -31,8 +30,14 @@ import urllib3
 from django_objectstore.server.backends.records import ObjectLocation, ObjectMetadata
 from django_objectstore.server.backends.tiered import TieredBackend
 from django_objectstore.server.messages import BytesBody
+from tests.server.processes import (
+    SERVER_COMMAND,
+    free_port,
+    server_env,
+    start_quiet_server,
+    wait_healthy,
+)
 
-REPO = Path(__file__).resolve().parents[2]
 MIB = 1024 * 1024
 SIGNAL_AFTER = 8 * MIB
 DEADLINE = 60.0
@@ -65,13 +70,6 @@ TieredBackend(root).put(location, ObjectMetadata(content_type="new/partial"), En
 """
 
 
-def child_env() -> dict[str, str]:
-    return {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-    }
-
-
 def wait_for_line(process: subprocess.Popen[bytes], expected: bytes) -> None:
     assert process.stdout is not None
     with selectors.DefaultSelector() as selector:
@@ -98,7 +96,7 @@ def kill_writer_mid_upload(root: Path) -> None:
         [sys.executable, "-c", WRITER, str(root), str(SIGNAL_AFTER)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
-        env=child_env(),
+        env=server_env(),
     )
     try:
         wait_for_line(process, b"ready")
@@ -228,13 +226,6 @@ def test_concurrent_writers_readers_and_updaters_only_see_whole_versions(tmp_pat
 # -- over HTTP, killing the real server process ------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def wait_until(condition: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + DEADLINE
     pause = threading.Event()
@@ -262,24 +253,17 @@ def test_killing_the_http_server_mid_upload_never_leaves_a_partial_object(
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     url = base + "/v1/objects/attachments/org=1/big/upload"
-    env = {
-        **child_env(),
-        "OS__HTTP_ADDR": f"127.0.0.1:{port}",
-        "OS__STORAGE__TYPE": "filesystem",
-        "OS__STORAGE__PATH": str(tmp_path),
-        "OS__AUTH__ENFORCE": "false",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "django_objectstore.server", "run"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    env = server_env(
+        OS__HTTP_ADDR=f"127.0.0.1:{port}",
+        OS__STORAGE__TYPE="filesystem",
+        OS__STORAGE__PATH=str(tmp_path),
+        OS__AUTH__ENFORCE="false",
     )
+    server = start_quiet_server(env)
     http = urllib3.PoolManager()
     release = threading.Event()
     try:
-        wait_until(lambda: server.poll() is not None or server_healthy(http, base), "the server")
-        assert server.poll() is None, "the server exited during start-up"
+        wait_healthy(base, server, DEADLINE)
         if overwrite:
             assert http.request("PUT", url, body=b"previous", retries=False).status == 200
 
@@ -378,18 +362,17 @@ class Server:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.trigger = root.parent / "trigger"
-        env = {
-            **child_env(),
-            "OS__HTTP_ADDR": f"127.0.0.1:{self.port}",
-            "OS__STORAGE__TYPE": "filesystem",
-            "OS__STORAGE__PATH": str(root),
-            "OS__AUTH__ENFORCE": "false",
-        }
+        env = server_env(
+            OS__HTTP_ADDR=f"127.0.0.1:{self.port}",
+            OS__STORAGE__TYPE="filesystem",
+            OS__STORAGE__PATH=str(root),
+            OS__AUTH__ENFORCE="false",
+        )
         if stalling:
             command = [sys.executable, "-c", STALLING_SERVER, str(root), str(self.port)]
             command.append(str(self.trigger))
         else:
-            command = [sys.executable, "-m", "django_objectstore.server", "run"]
+            command = list(SERVER_COMMAND)
         self.process = subprocess.Popen(
             command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0
         )

@@ -21,13 +21,12 @@ from django_objectstore.server.app import create_app
 from django_objectstore.server.backends.tiered import TieredBackend
 from django_objectstore.server.backends.tiered.files import FileLayer
 from django_objectstore.server.config import AuthConfig, ServerConfig
-from tests.server.protocol.live import BASE, LiveServer, live
+from tests.server.protocol.live import BASE, LiveServer, Reply, batch_body, live, send_batch
 
 MIB = 1024 * 1024
 MULTIPART = "/v1/objects:multipart/test-usecase/org=42;project=1337"
 PARTS = "/v1/objects:multipart:parts/test-usecase/org=42;project=1337"
 COMPLETE = "/v1/objects:multipart:complete/test-usecase/org=42;project=1337"
-BATCH = "/v1/objects:batch/test-usecase/org=42;project=1337/"
 
 
 class FullDisk(FileLayer):
@@ -98,6 +97,18 @@ def put_part(
     return reply.status, reply.body.decode()
 
 
+def complete_multipart(
+    server: LiveServer, key: str, upload_id: str, parts: list[dict[str, object]]
+) -> Reply:
+    return server.request(
+        "POST",
+        f"{COMPLETE}/{key}",
+        query=f"upload_id={upload_id}",
+        body=json.dumps({"parts": parts}).encode(),
+        headers={"content-type": "application/json"},
+    )
+
+
 # -- injected ENOSPC through the backend's file layer (always runs) ------------------------
 
 
@@ -145,26 +156,14 @@ def test_multipart_part_that_fills_the_disk_is_507_and_the_upload_goes_on(
     etag = json.loads(body)["etag"]
     # Completion writes the object: with the disk full again it fails inside the 200.
     disk.budget = 0
-    parts = json.dumps({"parts": [{"part_number": 1, "etag": etag}]}).encode()
-    reply = server.request(
-        "POST",
-        f"{COMPLETE}/assembled",
-        query=f"upload_id={upload_id}",
-        body=parts,
-        headers={"content-type": "application/json"},
-    )
+    parts = [{"part_number": 1, "etag": etag}]
+    reply = complete_multipart(server, "assembled", upload_id, parts)
     assert reply.status == 200
     outcome = json.loads(reply.body)
     assert "the disk is full" in outcome["error"]["message"]
     assert leftovers(root) == []
     disk.free(MIB)
-    reply = server.request(
-        "POST",
-        f"{COMPLETE}/assembled",
-        query=f"upload_id={upload_id}",
-        body=parts,
-        headers={"content-type": "application/json"},
-    )
+    reply = complete_multipart(server, "assembled", upload_id, parts)
     assert json.loads(reply.body) == {"key": "assembled"}
     assert server.request("GET", f"{BASE}/assembled").body == b"p" * 1000
 
@@ -208,24 +207,15 @@ def test_batch_insert_on_a_full_disk_is_a_507_part(tmpfs: Path) -> None:
             except OSError as error:
                 assert error.errno == errno.ENOSPC
         os.truncate(filler, max(0, filler.stat().st_size - 64 * 1024))
-        boundary = "b0undary"
-        body = (
+        body = batch_body(
             (
-                f"--{boundary}\r\nx-sn-batch-operation-kind: insert\r\n"
-                f"x-sn-batch-operation-key: big\r\n\r\n"
-            ).encode()
-            + os.urandom(900_000)
-            + f"\r\n--{boundary}--".encode()
+                [b"x-sn-batch-operation-kind: insert", b"x-sn-batch-operation-key: big"],
+                os.urandom(900_000),
+            ),
         )
-        reply = server.request(
-            "POST",
-            BATCH,
-            body=body,
-            headers={"content-type": f"multipart/form-data; boundary={boundary}"},
-        )
-        assert reply.status == 200
-        assert b"x-sn-batch-operation-status: 507 Insufficient Storage" in reply.body
-        assert b"the disk is full" in reply.body
+        reply_body = send_batch(server, body)
+        assert b"x-sn-batch-operation-status: 507 Insufficient Storage" in reply_body
+        assert b"the disk is full" in reply_body
         assert server.request("HEAD", f"{BASE}/big").status == 404
         filler.unlink()
         assert upload(server, "after", b"a" * 100)[0] == 200

@@ -7,12 +7,6 @@ answers, then driven over HTTP by the official client and by raw requests.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -20,82 +14,41 @@ from datetime import timedelta
 import objectstore_client
 import pytest
 import urllib3
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from tests.server.processes import free_port, server_env, start_quiet_server, stop, wait_healthy
+from tests.signing_keys import SigningKey
 
 START_DEADLINE = 20.0
 KID = "test_kid"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
-    http = urllib3.PoolManager(retries=False, timeout=1.0)
-    deadline = time.monotonic() + START_DEADLINE
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "the server exited during start-up"
-        try:
-            if http.request("GET", url + "/health").status == 200:
-                return
-        except urllib3.exceptions.HTTPError:
-            pass
-        # Between polls, wait on the process itself: an early exit ends the wait.
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(min(0.05, max(0.0, deadline - time.monotonic())))
-    raise AssertionError(f"{url}/health did not answer 200 in time")
 
 
 @pytest.fixture(scope="module")
 def e2e_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """(base URL, private key PEM) of a server with auth enforced, started like the e2e harness."""
     root = tmp_path_factory.mktemp("e2e")
-    key = Ed25519PrivateKey.generate()
-    private_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
+    key = SigningKey()
+    private_pem = key.private_pem
     public_path = root / "ed25519.public.pem"
-    public_path.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    port = _free_port()
-    env = {
-        **os.environ,
-        "OS__HTTP_ADDR": f"127.0.0.1:{port}",
-        "OS__STORAGE__TYPE": "filesystem",
-        "OS__STORAGE__PATH": str(root / "data"),
-        "OS__AUTH__ENFORCE": "true",
-        "OS__AUTH__KEYS": (
+    key.write_public(public_path)
+    port = free_port()
+    env = server_env(
+        OS__HTTP_ADDR=f"127.0.0.1:{port}",
+        OS__STORAGE__TYPE="filesystem",
+        OS__STORAGE__PATH=str(root / "data"),
+        OS__AUTH__ENFORCE="true",
+        OS__AUTH__KEYS=(
             f'{{{KID}={{key_files=["{public_path}"],'
             'max_permissions=["object.read","object.write","object.delete"]}}'
         ),
-        "OS__LOG__LEVEL": "trace",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "django_objectstore.server", "run"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        OS__LOG__LEVEL="trace",
     )
+    proc = start_quiet_server(env)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, proc)
+        wait_healthy(url, proc, START_DEADLINE)
         yield url, private_pem
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        stop(proc)
 
 
 @pytest.fixture

@@ -10,11 +10,7 @@ from __future__ import annotations
 import io
 import os
 import signal
-import socket
 import subprocess
-import sys
-import threading
-import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +20,8 @@ import pytest
 import urllib3
 from objectstore_client import Client, Usecase
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.server.processes import free_port, server_env, start_quiet_server, wait_healthy
+
 MIB = 1024 * 1024
 SIZE = 1024 * MIB
 BLOCK = os.urandom(MIB)
@@ -49,13 +46,6 @@ class GeneratedReader(io.RawIOBase):
         return n
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def peak_rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -66,35 +56,17 @@ def peak_rss_mib(pid: int) -> float:
 @pytest.fixture
 def server_process(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-        "OS__HTTP_ADDR": f"127.0.0.1:{port}",
-        "OS__STORAGE__TYPE": "filesystem",
-        "OS__STORAGE__PATH": str(tmp_path / "store"),
-        "OS__STORAGE__FSYNC": "false",
-        "OS__AUTH__ENFORCE": "false",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "django_objectstore.server", "run"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    env = server_env(
+        OS__HTTP_ADDR=f"127.0.0.1:{port}",
+        OS__STORAGE__TYPE="filesystem",
+        OS__STORAGE__PATH=str(tmp_path / "store"),
+        OS__STORAGE__FSYNC="false",
+        OS__AUTH__ENFORCE="false",
     )
+    process = start_quiet_server(env)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + DEADLINE
-    pause = threading.Event()
-    while True:
-        try:
-            if urllib3.request("GET", url + "/health", retries=False, timeout=2).status == 200:
-                break
-        except urllib3.exceptions.HTTPError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise AssertionError("the server did not become healthy")
-        pause.wait(0.05)
     try:
+        wait_healthy(url, process, DEADLINE)
         yield url, process
     finally:
         process.send_signal(signal.SIGTERM)

@@ -27,10 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import django_objectstore
+from tests.signing_keys import SigningKey
 
 LOOPBACK = "127.0.0.1"
 START_DEADLINE = 20.0
@@ -259,19 +258,10 @@ def start_server(
 
 
 def make_key_pair(directory: Path) -> KeyPair:
-    private = Ed25519PrivateKey.generate()
-    private_pem = private.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
+    key = SigningKey()
     public_path = directory / "hostile.pub.pem"
-    public_path.write_bytes(
-        private.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    return KeyPair(private_pem, public_path)
+    key.write_public(public_path)
+    return KeyPair(key.private_pem, public_path)
 
 
 def auth_env(keys: KeyPair) -> dict[str, str]:

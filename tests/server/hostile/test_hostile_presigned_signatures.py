@@ -63,21 +63,12 @@ def test_presigned_url_with_canonical_signature_reads_the_object(
     assert (response.status, response.body) == (200, PAYLOAD)
 
 
-def test_presigned_signature_with_padding_is_refused(
-    auth_server: AuthServer, signed_url: str
+@pytest.mark.parametrize("change", ["padding", "leftover-bits"])
+def test_presigned_signature_with_a_non_canonical_encoding_is_refused(
+    auth_server: AuthServer, signed_url: str, change: str
 ) -> None:
     hostile()
-    response = _get(auth_server, _with_signature(signed_url, "padding"))
-
-    assert response.status == 401, response
-    assert PAYLOAD not in response.body
-
-
-def test_presigned_signature_with_changed_leftover_bits_is_refused(
-    auth_server: AuthServer, signed_url: str
-) -> None:
-    hostile()
-    response = _get(auth_server, _with_signature(signed_url, "leftover-bits"))
+    response = _get(auth_server, _with_signature(signed_url, change))
 
     assert response.status == 401, response
     assert PAYLOAD not in response.body

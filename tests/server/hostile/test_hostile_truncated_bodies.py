@@ -17,6 +17,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from .hostile_support import (
     ServerProcess,
     files_under,
@@ -78,24 +80,19 @@ def _assert_aborted(server: ServerProcess, path: str, before: set[Path]) -> None
     assert server.healthy()
 
 
-def test_short_content_length_body_keeps_the_previous_object(server: ServerProcess) -> None:
-    path = _put_original(server)
-    before = files_under(server.root)
-    head = request_head("PUT", path, [("Content-Length", str(len(ORIGINAL)))])
-
-    _send_and_disconnect(server, head + os.urandom(1_000))
-
-    _assert_aborted(server, path, before)
-
-
-def test_short_large_content_length_body_keeps_the_previous_object(
-    server: ServerProcess,
+@pytest.mark.parametrize(
+    ("declared", "sent"),
+    [(len(ORIGINAL), 1_000), (2_000_000, 100_000)],
+    ids=["small", "large"],
+)
+def test_short_content_length_body_keeps_the_previous_object(
+    server: ServerProcess, declared: int, sent: int
 ) -> None:
     path = _put_original(server)
     before = files_under(server.root)
-    head = request_head("PUT", path, [("Content-Length", "2000000")])
+    head = request_head("PUT", path, [("Content-Length", str(declared))])
 
-    _send_and_disconnect(server, head + os.urandom(100_000))
+    _send_and_disconnect(server, head + os.urandom(sent))
 
     _assert_aborted(server, path, before)
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
-import select
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import urllib3
+
+from tests.server.processes import listening_server, server_env
 
 MIB = 1024 * 1024
 SIZE = 128 * MIB
@@ -27,30 +25,14 @@ def peak_rss_mib(pid: int) -> float:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[int, str]]:
-    env = {
-        **os.environ,
-        "OS__HTTP_ADDR": "127.0.0.1:0",
-        "OS__STORAGE__PATH": str(tmp_path),
-        "OS__STORAGE__FSYNC": "false",
-        "OS__AUTH__ENFORCE": "false",
-    }
-    with subprocess.Popen(
-        [sys.executable, "-m", "django_objectstore.server", "run"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    ) as proc:  # closes the stdout pipe on the way out
-        assert proc.stdout is not None
-        try:
-            ready, _, _ = select.select([proc.stdout], [], [], START_DEADLINE)
-            assert ready, "the server did not start"
-            match = re.search(r"listening on (\S+)", proc.stdout.readline())
-            assert match
-            yield proc.pid, match[1]
-        finally:
-            proc.terminate()
-            proc.wait(10)
+    env = server_env(
+        OS__HTTP_ADDR="127.0.0.1:0",
+        OS__STORAGE__PATH=str(tmp_path),
+        OS__STORAGE__FSYNC="false",
+        OS__AUTH__ENFORCE="false",
+    )
+    with listening_server(env, START_DEADLINE) as (proc, url):
+        yield proc.pid, url
 
 
 @pytest.mark.slow

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import re
-import select
 import signal
 import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,41 +14,20 @@ import urllib3
 from django_objectstore import __version__
 from django_objectstore.pytest_plugin import ObjectstoreServer
 from django_objectstore.server.hosting.cli import main
+from tests.server.processes import listening_server, server_env
 
 START_DEADLINE = 15.0
 
 
-def _read_line(proc: subprocess.Popen[str], deadline: float) -> str:
-    assert proc.stdout is not None
-    ready, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
-    assert ready, "the server printed nothing before the deadline"
-    return proc.stdout.readline()
-
-
 @pytest.fixture
 def server_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    env = {
-        **os.environ,
-        "OS__HTTP_ADDR": "127.0.0.1:0",
-        "OS__STORAGE__PATH": str(tmp_path / "data"),
-        "OS__AUTH__ENFORCE": "false",
-    }
-    with subprocess.Popen(
-        [sys.executable, "-m", "django_objectstore.server", "run"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    ) as proc:  # closes the stdout pipe on the way out
-        try:
-            line = _read_line(proc, time.monotonic() + START_DEADLINE)
-            match = re.fullmatch(r"objectstore listening on (http://127\.0\.0\.1:\d+)\n", line)
-            assert match, line
-            yield proc, match[1]
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait(10)
+    env = server_env(
+        OS__HTTP_ADDR="127.0.0.1:0",
+        OS__STORAGE__PATH=str(tmp_path / "data"),
+        OS__AUTH__ENFORCE="false",
+    )
+    with listening_server(env, START_DEADLINE) as (proc, url):
+        yield proc, url
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])

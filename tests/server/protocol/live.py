@@ -17,6 +17,10 @@ from django_objectstore.server.app import App
 from django_objectstore.server.hosting import ServerThread
 
 BASE = "/v1/objects/test-usecase/org=42;project=1337"
+BATCH = "/v1/objects:batch/test-usecase/org=42;project=1337/"
+BOUNDARY = "b0undary"
+BATCH_HEADERS = {"content-type": f"multipart/form-data; boundary={BOUNDARY}"}
+"""Headers of a batch request whose form-data parts are separated by :data:`BOUNDARY`."""
 
 
 @dataclass
@@ -68,6 +72,24 @@ class LiveServer:
         return self.pool.urlopen(
             method, path, body=body, headers=headers, preload_content=False, retries=False
         )
+
+
+def batch_body(*parts: tuple[list[bytes], bytes]) -> bytes:
+    """A form-data body from raw header lines and bodies (bytes exactly as given)."""
+    chunks = []
+    for lines, body in parts:
+        chunks.append(b"--" + BOUNDARY.encode() + b"\r\n")
+        chunks.extend(line + b"\r\n" for line in lines)
+        chunks.append(b"\r\n" + body + b"\r\n")
+    chunks.append(b"--" + BOUNDARY.encode() + b"--")
+    return b"".join(chunks)
+
+
+def send_batch(server: LiveServer, body: bytes) -> bytes:
+    """The response body of a batch request, which must answer 200."""
+    reply = server.request("POST", BATCH, body=body, headers=BATCH_HEADERS)
+    assert reply.status == 200, reply.body[:300]
+    return reply.body
 
 
 @contextmanager

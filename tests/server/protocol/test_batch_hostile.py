@@ -20,34 +20,18 @@ from django_objectstore.server.backends.records import ObjectLocation, ObjectMet
 from django_objectstore.server.backends.tiered import TieredBackend
 from django_objectstore.server.config import AuthConfig, ServerConfig
 from django_objectstore.server.messages import BytesBody, Headers, Request
-from tests.server.protocol.live import BASE, LiveServer, live
+from tests.server.protocol.live import (
+    BASE,
+    BATCH,
+    BATCH_HEADERS,
+    LiveServer,
+    batch_body,
+    live,
+    send_batch,
+)
 
-BATCH = "/v1/objects:batch/test-usecase/org=42;project=1337/"
 SCOPES = (("org", "42"), ("project", "1337"))
-BOUNDARY = "b0undary"
 MIB = 1024 * 1024
-
-
-def batch_body(*parts: tuple[list[bytes], bytes]) -> bytes:
-    """A form-data body from raw header lines and bodies (bytes exactly as given)."""
-    chunks = []
-    for lines, body in parts:
-        chunks.append(b"--" + BOUNDARY.encode() + b"\r\n")
-        chunks.extend(line + b"\r\n" for line in lines)
-        chunks.append(b"\r\n" + body + b"\r\n")
-    chunks.append(b"--" + BOUNDARY.encode() + b"--")
-    return b"".join(chunks)
-
-
-def send_batch(server: LiveServer, body: bytes) -> bytes:
-    reply = server.request(
-        "POST",
-        BATCH,
-        body=body,
-        headers={"content-type": f"multipart/form-data; boundary={BOUNDARY}"},
-    )
-    assert reply.status == 200, reply.body[:300]
-    return reply.body
 
 
 def statuses(body: bytes) -> dict[int, int]:
@@ -190,7 +174,7 @@ def test_batch_get_of_a_large_object_streams_with_flat_server_memory(
             "POST",
             BATCH,
             body=body,
-            headers={"content-type": f"multipart/form-data; boundary={BOUNDARY}"},
+            headers=BATCH_HEADERS,
         )
         assert response.status == 200
         received = 0

@@ -16,13 +16,12 @@ import pytest
 from django_objectstore.server.app import create_app
 from django_objectstore.server.backends.memory import MemoryBackend
 from django_objectstore.server.config import AuthConfig, ServerConfig
-from tests.server.protocol.live import BASE, LiveServer, live
+from tests.server.protocol.live import BASE, LiveServer, batch_body, live, send_batch
 
 HUGE = "9" * 5000
 MULTIPART = "/v1/objects:multipart/test-usecase/org=42;project=1337"
 PARTS = "/v1/objects:multipart:parts/test-usecase/org=42;project=1337"
 COMPLETE = "/v1/objects:multipart:complete/test-usecase/org=42;project=1337"
-BATCH = "/v1/objects:batch/test-usecase/org=42;project=1337/"
 
 
 @pytest.fixture(scope="module")
@@ -123,22 +122,13 @@ def test_put_with_an_oversized_expiration_is_400(server: LiveServer, expiration:
 
 
 def test_batch_insert_with_an_oversized_expiration_is_a_400_part(server: LiveServer) -> None:
-    boundary = "b0undary"
-    body = (
-        f"--{boundary}\r\nx-sn-batch-operation-kind: insert\r\n"
-        f"x-sn-batch-operation-key: batch-expiring\r\nx-sn-expiration: ttl:{HUGE}s\r\n\r\n"
-        f"x\r\n--{boundary}\r\nx-sn-batch-operation-kind: insert\r\n"
-        f"x-sn-batch-operation-key: batch-expiring\r\nx-sn-expiration: ttl:3000000d\r\n\r\n"
-        f"x\r\n--{boundary}--"
-    ).encode()
-    reply = server.request(
-        "POST",
-        BATCH,
-        body=body,
-        headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+    insert = [b"x-sn-batch-operation-kind: insert", b"x-sn-batch-operation-key: batch-expiring"]
+    body = batch_body(
+        ([*insert, f"x-sn-expiration: ttl:{HUGE}s".encode()], b"x"),
+        ([*insert, b"x-sn-expiration: ttl:3000000d"], b"x"),
     )
-    assert reply.status == 200
-    assert reply.body.count(b"x-sn-batch-operation-status: 400 Bad Request") == 2, reply.body[:500]
+    reply_body = send_batch(server, body)
+    assert reply_body.count(b"x-sn-batch-operation-status: 400 Bad Request") == 2, reply_body[:500]
     assert server.request("HEAD", f"{BASE}/batch-expiring").status == 404
 
 
