@@ -1,4 +1,4 @@
-"""``stop_on_signals``: SIGINT and SIGTERM stop a foreground server, then the old handlers return."""
+"""``stop_on_signals``: SIGINT and SIGTERM stop a foreground server; old handlers return."""
 
 from __future__ import annotations
 
